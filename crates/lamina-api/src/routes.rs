@@ -1,0 +1,47 @@
+//! The Lambda REST API routes (AWS paths, with and without a trailing slash, since the SDKs
+//! differ) and the edge middleware around them.
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+
+use crate::error::ApiError;
+use crate::functions::{code, create, delete, get as get_fn, list, update};
+use crate::state::AppState;
+use crate::{account, auth};
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let functions = get(list::list_functions).post(create::create_function);
+    Router::new()
+        .route("/2015-03-31/functions", functions.clone())
+        .route("/2015-03-31/functions/", functions)
+        .route(
+            "/2015-03-31/functions/{name}",
+            get(get_fn::get_function).delete(delete::delete_function),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/configuration",
+            get(get_fn::get_function_configuration).put(update::update_function_configuration),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/code",
+            axum::routing::put(update::update_function_code),
+        )
+        .route(
+            "/2016-08-19/account-settings",
+            get(account::get_account_settings),
+        )
+        .route(
+            "/2016-08-19/account-settings/",
+            get(account::get_account_settings),
+        )
+        .route("/_lamina/code/{sha256}", get(code::download))
+        .fallback(|| async { ApiError::UnknownOperation })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(auth::request_id))
+        .with_state(state)
+}

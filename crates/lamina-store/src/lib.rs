@@ -1,0 +1,99 @@
+//! Lamina's metadata store: the [`Store`] trait and its SQLite implementation.
+//!
+//! Secrets (environment variables) never reach the database in the clear: the store seals them
+//! with the [`Sealer`] it is given before writing and opens them after reading.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lamina_types::model::FunctionRecord;
+
+pub use sqlite::SqliteStore;
+
+/// Errors of the metadata store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("function {name} already exists")]
+    AlreadyExists { name: String },
+    #[error("function {name} not found")]
+    NotFound { name: String },
+    #[error("revision of function {name} changed concurrently")]
+    RevisionMismatch { name: String },
+    #[error("failed to open database {path}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("failed to apply migration {version}")]
+    Migrate {
+        version: u32,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database query failed")]
+    Query(#[from] rusqlite::Error),
+    #[error("stored row of {name} is corrupt")]
+    Corrupt {
+        name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("failed to seal or open the environment of {name}")]
+    Seal {
+        name: String,
+        #[source]
+        source: SealError,
+    },
+    #[error("database worker failed")]
+    Worker(#[from] tokio::task::JoinError),
+}
+
+/// A failure of the [`Sealer`].
+pub type SealError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Encrypts small values at rest (implemented by the blob layer's envelope encryption).
+pub trait Sealer: Send + Sync {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError>;
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError>;
+}
+
+/// Account-wide code usage, for limits and `GetAccountSettings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CodeUsage {
+    pub function_count: u64,
+    pub total_code_size: u64,
+}
+
+/// Metadata persistence. Every mutation is atomic; updates are compare-and-swap on `RevisionId`.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Inserts a new function; `AlreadyExists` if the name is taken.
+    async fn create_function(&self, rec: &FunctionRecord) -> Result<(), StoreError>;
+    async fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError>;
+    /// Functions ordered by name, starting after `after`.
+    async fn list_functions(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FunctionRecord>, StoreError>;
+    /// Replaces a function if its stored revision is still `expected_revision`.
+    async fn update_function(
+        &self,
+        rec: &FunctionRecord,
+        expected_revision: &str,
+    ) -> Result<(), StoreError>;
+    /// Deletes a function, returning what was deleted.
+    async fn delete_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError>;
+    async fn code_usage(&self) -> Result<CodeUsage, StoreError>;
+    /// How many functions use the code blob `sha256_hex`.
+    async fn code_references(&self, sha256_hex: &str) -> Result<u64, StoreError>;
+    /// Names of functions whose creation or update has not finished (to resume after a restart).
+    async fn unsettled_functions(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// A shareable store.
+pub type SharedStore = Arc<dyn Store>;

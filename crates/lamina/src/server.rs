@@ -1,0 +1,113 @@
+//! `lamina server`: wires the store, the blobs and the API together and serves until a
+//! SIGTERM or SIGINT.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use lamina_api::{ApiConfig, AppState, RootCredentials};
+use lamina_blobs::{BlobStore, MasterKey};
+use lamina_store::{SealError, Sealer, SqliteStore};
+
+use crate::config::{ServerArgs, ServerConfig};
+use crate::credentials;
+
+/// Environment variables are sealed with the same envelope encryption as code blobs.
+struct BlobSealer(BlobStore);
+
+impl Sealer for BlobSealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        Ok(self.0.seal(plaintext)?)
+    }
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        Ok(self.0.open(sealed)?)
+    }
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let config = ServerConfig::resolve(args)?;
+    let data_dir = &config.data_dir;
+    create_private_dir(data_dir)?;
+    let key = MasterKey::load_or_create(&config.master_key_file)
+        .with_context(|| format!("loading master key {}", config.master_key_file.display()))?;
+    let blobs =
+        BlobStore::open_local(&data_dir.join("blobs"), key).context("opening blob store")?;
+    let store = SqliteStore::open(
+        &data_dir.join("lamina.db"),
+        Arc::new(BlobSealer(blobs.clone())),
+    )
+    .context("opening database")?;
+    let code_cache = data_dir.join("code");
+    std::fs::create_dir_all(&code_cache)
+        .with_context(|| format!("creating {}", code_cache.display()))?;
+    let ((access_key_id, secret), generated) =
+        credentials::load_or_generate(data_dir, config.env_credentials.clone())?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr().context("reading bound address")?;
+    if generated {
+        eprintln!(
+            "Lamina generated root credentials (kept in {}):\n  export AWS_ACCESS_KEY_ID={access_key_id}\n  export AWS_SECRET_ACCESS_KEY={secret}\n  export AWS_DEFAULT_REGION={}\n  export AWS_ENDPOINT_URL=http://{addr}",
+            data_dir.join("credentials").display(),
+            config.region
+        );
+    }
+    let state = AppState::new(
+        ApiConfig {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            limits: config.limits.clone(),
+            credentials: RootCredentials {
+                access_key_id,
+                secret_access_key: secret.into(),
+            },
+            presign_expiry_secs: 600,
+        },
+        Arc::new(store),
+        blobs,
+        code_cache,
+    );
+    lamina_api::resume_unsettled(&state)
+        .await
+        .context("resuming unfinished function updates")?;
+    let app = lamina_api::router(state);
+    // The one line on stdout: a contract with tests and scripts.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, data_dir = %data_dir.display(), "lamina server started");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("lamina server stopped");
+    Ok(())
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating data dir {}", dir.display()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down");
+}
