@@ -17,16 +17,24 @@ use crate::state::AppState;
 pub async fn request_id(req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().to_string();
     let mut response = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    // Invoke answers with the invocation's own request id.
+    if !response.headers().contains_key("x-amzn-requestid")
+        && let Ok(v) = HeaderValue::from_str(&id)
+    {
         response.headers_mut().insert("x-amzn-requestid", v);
     }
     response
 }
 
-/// The AWS operation a method and path name, for messages that quote it.
-fn operation_name(method: &Method, path: &str) -> &'static str {
+/// Largest synchronous Invoke payload.
+pub const INVOKE_PAYLOAD_MAX: u64 = 6_291_456;
+
+/// The AWS operation a method and path name (for messages that quote it), and its body limit.
+fn operation(method: &Method, path: &str, request_max: u64) -> (&'static str, u64) {
     let trimmed = path.trim_end_matches('/');
-    if *method == Method::POST && trimmed.ends_with("/functions") {
+    let name = if *method == Method::POST && trimmed.ends_with("/invocations") {
+        return ("InvokeFunction", INVOKE_PAYLOAD_MAX);
+    } else if *method == Method::POST && trimmed.ends_with("/functions") {
         "CreateFunction"
     } else if *method == Method::PUT && trimmed.ends_with("/code") {
         "UpdateFunctionCode"
@@ -34,13 +42,13 @@ fn operation_name(method: &Method, path: &str) -> &'static str {
         "UpdateFunctionConfiguration"
     } else {
         "requested"
-    }
+    };
+    (name, request_max)
 }
 
-fn too_large(limit: u64, method: &Method, path: &str) -> ApiError {
+fn too_large(limit: u64, operation: &str) -> ApiError {
     ApiError::User(UserError::EntityTooLarge(format!(
-        "Request must be smaller than {limit} bytes for the {} operation",
-        operation_name(method, path)
+        "Request must be smaller than {limit} bytes for the {operation} operation"
     )))
 }
 
@@ -53,15 +61,19 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
 }
 
 async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
-    let limit = state.config.limits.request_body_max_bytes;
     let (parts, body) = req.into_parts();
+    let (op, limit) = operation(
+        &parts.method,
+        parts.uri.path(),
+        state.config.limits.request_body_max_bytes,
+    );
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit, &parts.method, parts.uri.path()));
+        return Err(too_large(limit, op));
     }
     let signed = parts.headers.contains_key(http::header::AUTHORIZATION)
         || parts
@@ -73,12 +85,12 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
     }
     let bytes = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
         .await
-        .map_err(|_| too_large(limit, &parts.method, parts.uri.path()))?;
+        .map_err(|_| too_large(limit, op))?;
     let creds = &state.config.credentials;
     let lookup = |key: &str| {
         (key == creds.access_key_id).then(|| creds.secret_access_key.expose_secret().to_owned())
     };
-    sigv4::verify(
+    let verified = sigv4::verify(
         &parts.method,
         &parts.uri,
         &parts.headers,
@@ -87,5 +99,16 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
         lamina_types::time::now(),
     )
     .map_err(ApiError::Auth)?;
+    if verified.service != "lambda" {
+        return Err(ApiError::Auth(AuthError::Scope(
+            "Credential should be scoped to correct service: 'lambda'. ".into(),
+        )));
+    }
+    if verified.region != state.config.region {
+        return Err(ApiError::Auth(AuthError::Scope(format!(
+            "Credential should be scoped to a valid region. This endpoint serves '{}', not '{}'.",
+            state.config.region, verified.region
+        ))));
+    }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

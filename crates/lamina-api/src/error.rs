@@ -19,6 +19,12 @@ pub enum ApiError {
     /// `InvalidRequestContentException`: a body that is not the JSON the operation takes.
     #[error("{0}")]
     InvalidRequestContent(String),
+    /// `TooManyRequestsException` (429) with its throttle reason.
+    #[error("throttled: {reason}")]
+    TooManyRequests { reason: &'static str },
+    /// `ServiceException` (500) with a message the operator should see.
+    #[error("{0}")]
+    Service(String),
     /// `UnknownOperationException`: no operation has this method and path.
     #[error("unknown operation")]
     UnknownOperation,
@@ -117,6 +123,26 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 "InvalidRequestContentException",
                 Body::Modeled("message"),
+                m.clone(),
+            ),
+            ApiError::TooManyRequests { reason } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(
+                        json!({ "Reason": reason, "Type": "User", "message": "Rate Exceeded." }),
+                    ),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    "x-amzn-errortype",
+                    HeaderValue::from_static("TooManyRequestsException"),
+                );
+                return response;
+            }
+            ApiError::Service(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServiceException",
+                Body::Modeled("Message"),
                 m.clone(),
             ),
             ApiError::UnknownOperation => (

@@ -6,7 +6,7 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::error::ApiError;
-use crate::functions::{code, create, delete, get as get_fn, list, update};
+use crate::functions::{code, create, delete, get as get_fn, invoke, list, update};
 use crate::state::AppState;
 use crate::{account, auth};
 
@@ -29,6 +29,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(update::update_function_code),
         )
         .route(
+            "/2015-03-31/functions/{name}/invocations",
+            axum::routing::post(invoke::invoke),
+        )
+        .route(
             "/2016-08-19/account-settings",
             get(account::get_account_settings),
         )
@@ -38,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/_lamina/code/{sha256}", get(code::download))
         .fallback(|| async { ApiError::UnknownOperation })
+        // Bodies are bounded per operation in `auth::authenticate`, before any handler runs.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

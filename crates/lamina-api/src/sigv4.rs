@@ -115,6 +115,9 @@ pub enum AuthError {
     /// `x-amz-content-sha256` does not match the body.
     #[error("sigv4 signature does not match")]
     SignatureMismatch,
+    /// Correctly signed, but for another service or region than this endpoint's.
+    #[error("sigv4 credential scope refused: {0}")]
+    Scope(String),
     /// The request's date is outside its validity window.
     #[error("sigv4 signature expired ({kind:?}): signed at {signed_at}, now {now}")]
     Expired {
@@ -151,6 +154,7 @@ impl AuthError {
                 "Missing Authentication Token".to_owned(),
             ),
             Self::Malformed(message) => ("IncompleteSignatureException", message.clone()),
+            Self::Scope(message) => ("InvalidSignatureException", message.clone()),
             Self::UnknownAccessKey => (
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.".to_owned(),

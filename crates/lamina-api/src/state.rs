@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lamina_blobs::BlobStore;
+use lamina_engine::Engine;
 use lamina_store::SharedStore;
 use lamina_types::Limits;
 
@@ -40,6 +41,8 @@ pub struct Inner {
     /// Serialises "store a blob and reference it" against "unreference and collect a blob",
     /// so a blob is never collected between its upload and the row that references it.
     pub code_lock: tokio::sync::Mutex<()>,
+    /// Runs invocations in execution environments.
+    pub engine: Arc<Engine>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
         store: SharedStore,
         blobs: BlobStore,
         code_cache: PathBuf,
+        engine: Arc<Engine>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -56,6 +60,7 @@ impl AppState {
                 blobs,
                 code_cache,
                 code_lock: tokio::sync::Mutex::new(()),
+                engine,
             }),
         }
     }

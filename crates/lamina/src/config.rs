@@ -25,6 +25,12 @@ pub struct ServerArgs {
     /// A TOML file with a `[limits]` section overriding the AWS default quotas.
     #[arg(long, env = "LAMINA_CONFIG")]
     pub config: Option<PathBuf>,
+    /// How long an idle execution environment is kept warm (e.g. 10m, 30s, 500ms).
+    #[arg(long, env = "LAMINA_KEEP_ALIVE", default_value = "10m", value_parser = parse_duration)]
+    pub keep_alive: std::time::Duration,
+    /// Memory all execution environments together may use, in MB [default: 80% of the host's].
+    #[arg(long, env = "LAMINA_MEMORY_BUDGET_MB")]
+    pub memory_budget_mb: Option<u64>,
     /// A file holding the 64-hex-character master key (default: `master.key` in the data dir,
     /// created on first start).
     #[arg(long, env = "LAMINA_MASTER_KEY_FILE")]
@@ -47,6 +53,8 @@ pub struct ServerConfig {
     pub account_id: String,
     pub limits: Limits,
     pub master_key_file: PathBuf,
+    pub keep_alive: std::time::Duration,
+    pub memory_budget_mb: u64,
     /// Root credentials from the environment, if both variables are set.
     pub env_credentials: Option<(String, String)>,
 }
@@ -95,6 +103,10 @@ impl ServerConfig {
             region: args.region,
             account_id: args.account_id,
             limits,
+            keep_alive: args.keep_alive,
+            memory_budget_mb: args
+                .memory_budget_mb
+                .unwrap_or_else(default_memory_budget_mb),
             env_credentials,
         })
     }
@@ -108,6 +120,37 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
         .filter(|v| !v.is_empty())
         .context("neither XDG_DATA_HOME nor HOME is set: pass --data-dir")?;
     Ok(PathBuf::from(home).join(".local/share/lamina"))
+}
+
+/// `10m`, `30s`, `500ms`, `1h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?} needs a unit: ms, s, m or h"))?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a duration"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m or h)")),
+    };
+    Ok(std::time::Duration::from_millis(ms))
+}
+
+/// 80% of the host's memory (from /proc/meminfo), or 4 GB when it cannot be read.
+fn default_memory_budget_mb() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(4096, |kb| kb / 1024 * 4 / 5)
 }
 
 fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -126,5 +169,13 @@ mod tests {
         assert_eq!(c.limits.memory_max_mb, 10240);
         assert_eq!(c.limits.timeout_max_secs, 900);
         assert!(toml::from_str::<FileConfig>("[limits]\nmemory_max = 1\n").is_err());
+    }
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("10m").unwrap().as_secs(), 600);
+        assert_eq!(parse_duration("500ms").unwrap().as_millis(), 500);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("10y").is_err());
     }
 }

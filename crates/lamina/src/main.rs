@@ -2,6 +2,7 @@
 
 mod config;
 mod credentials;
+mod runtimes;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,14 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // `lamina __jail` builds one execution environment. It must stay single-threaded, so it
+    // runs before anything else (no tokio, no logging threads).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == lamina_sandbox::JAIL_ARG)
+    {
+        lamina_sandbox::jail_main();
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

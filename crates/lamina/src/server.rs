@@ -9,7 +9,7 @@ use lamina_blobs::{BlobStore, MasterKey};
 use lamina_store::{SealError, Sealer, SqliteStore};
 
 use crate::config::{ServerArgs, ServerConfig};
-use crate::credentials;
+use crate::{credentials, runtimes};
 
 /// Environment variables are sealed with the same envelope encryption as code blobs.
 struct BlobSealer(BlobStore);
@@ -53,6 +53,22 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             config.region
         );
     }
+    let runtime_dir = runtimes::install(data_dir).context("installing runtime shims")?;
+    let engine = lamina_engine::Engine::start(lamina_engine::EngineConfig {
+        jail_exe: std::env::current_exe().context("locating the lamina binary")?,
+        runtime_dir,
+        work_dir: data_dir.join("envs"),
+        logs_dir: data_dir.join("logs"),
+        region: config.region.clone(),
+        keep_alive: config.keep_alive,
+        concurrency_limit: config.limits.concurrent_executions,
+        memory_budget_mb: config.memory_budget_mb,
+        init_timeout: std::time::Duration::from_secs(10),
+        pids_max: 1024,
+        // The uid AWS's sandbox user (sbx_user1051) has; any unprivileged id works.
+        function_uid: 993,
+        function_gid: 990,
+    });
     let state = AppState::new(
         ApiConfig {
             region: config.region.clone(),
@@ -67,6 +83,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Arc::new(store),
         blobs,
         code_cache,
+        Arc::clone(&engine),
     );
     lamina_api::resume_unsettled(&state)
         .await
@@ -79,6 +96,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    engine.shutdown().await;
     tracing::info!("lamina server stopped");
     Ok(())
 }

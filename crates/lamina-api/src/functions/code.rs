@@ -83,7 +83,7 @@ pub fn unpacked_dir(code_cache: &Path, sha256_hex: &str) -> PathBuf {
 
 /// Unpacks a blob into the code cache once (into a temporary directory, then renamed into
 /// place, so a half-written directory is never visible).
-async fn ensure_unpacked(state: &AppState, sha256_hex: &str) -> anyhow::Result<()> {
+pub async fn ensure_unpacked(state: &AppState, sha256_hex: &str) -> anyhow::Result<()> {
     let dest = unpacked_dir(&state.code_cache, sha256_hex);
     if tokio::fs::try_exists(&dest).await? {
         return Ok(());

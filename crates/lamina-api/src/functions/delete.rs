@@ -37,6 +37,7 @@ pub async fn delete_function(
     };
     code::collect_if_unreferenced(&state, &deleted.code_sha256_hex).await?;
     drop(guard);
+    state.engine.retire(&fref.name).await;
     tracing::info!(function = %fref.name, "function deleted");
     Ok(StatusCode::NO_CONTENT)
 }

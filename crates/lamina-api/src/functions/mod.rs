@@ -5,6 +5,7 @@ pub mod code;
 pub mod create;
 pub mod delete;
 pub mod get;
+pub mod invoke;
 pub mod list;
 pub mod update;
 
@@ -203,7 +204,7 @@ pub fn configuration(
 }
 
 /// `arn:aws:lambda:<region>::runtime:<64 hex>`, stable per runtime identifier.
-fn runtime_version_arn(region: &str, runtime: &str) -> String {
+pub fn runtime_version_arn(region: &str, runtime: &str) -> String {
     let digest = hex::encode(Sha256::digest(format!("lamina-runtime:{runtime}")));
     format!("arn:aws:lambda:{region}::runtime:{digest}")
 }

@@ -103,6 +103,7 @@ pub async fn update_function_code(
     }
     drop(guard);
     saved?;
+    state.engine.retire(&next.name).await;
     code::spawn_settle(state.clone(), next.name.clone());
     Ok(Json(configuration(&state, &next, None, View::Full)))
 }
@@ -122,6 +123,7 @@ pub async fn update_function_configuration(
     next.config = config;
     next.environment = environment;
     save(&state, &current, &next).await?;
+    state.engine.retire(&next.name).await;
     code::spawn_settle(state.clone(), next.name.clone());
     Ok(Json(configuration(&state, &next, None, View::Full)))
 }

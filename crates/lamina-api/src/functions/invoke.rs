@@ -1,0 +1,192 @@
+//! `POST /2015-03-31/functions/{name}/invocations`: Invoke (RequestResponse and DryRun).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use bytes::Bytes;
+use lamina_engine::{FunctionSnapshot, InvokeError, InvokeRequest};
+use lamina_types::UserError;
+use lamina_types::arn::NameUse;
+use lamina_types::model::{FunctionRecord, State as FnState};
+use sha2::{Digest, Sha256};
+
+use super::get::QualifierQuery;
+use super::{arn, code, function_ref, not_found, runtime_version_arn};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Largest `X-Amz-Client-Context` (base64), as on AWS.
+const CLIENT_CONTEXT_MAX: usize = 3583;
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn enum_error(value: &str, field: &str, allowed: &str) -> ApiError {
+    UserError::validation(
+        value,
+        field,
+        &format!("Member must satisfy enum value set: [{allowed}]"),
+    )
+    .into()
+}
+
+/// `Root=1-<8 hex time>-<24 hex>;Parent=<16 hex>;Sampled=0`, or the caller's `X-Amzn-Trace-Id`.
+fn trace_id(headers: &HeaderMap) -> String {
+    if let Some(t) = header(headers, "x-amzn-trace-id").filter(|t| t.starts_with("Root=")) {
+        return t.to_owned();
+    }
+    let secs = lamina_types::time::now().unix_timestamp();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{secs:08x}-{};Parent={};Sampled=0",
+        &id[..24],
+        &parent[..16]
+    )
+}
+
+/// The frozen view of a function an environment runs.
+fn snapshot(state: &AppState, rec: &FunctionRecord, version: &str) -> FunctionSnapshot {
+    let mut h = Sha256::new();
+    h.update(rec.code_sha256_hex.as_bytes());
+    h.update(serde_json::to_vec(&rec.config).unwrap_or_default());
+    h.update(serde_json::to_vec(&rec.environment).unwrap_or_default());
+    FunctionSnapshot {
+        name: rec.name.clone(),
+        version: version.to_owned(),
+        config: rec.config.clone(),
+        environment: rec.environment.clone(),
+        code_dir: code::unpacked_dir(&state.code_cache, &rec.code_sha256_hex),
+        runtime_version_arn: runtime_version_arn(&state.config.region, &rec.config.runtime),
+        key: format!("{}:{}", rec.name, hex::encode(h.finalize())),
+    }
+}
+
+pub async fn invoke(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<QualifierQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let fref = function_ref(&state, &name, NameUse::Read)?
+        .with_query_qualifier(query.qualifier.as_deref())?;
+    let invocation_type = header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse");
+    if !["RequestResponse", "Event", "DryRun"].contains(&invocation_type) {
+        return Err(enum_error(
+            invocation_type,
+            "invocationType",
+            "Event, RequestResponse, DryRun",
+        ));
+    }
+    let log_type = header(&headers, "x-amz-log-type").unwrap_or("None");
+    if !["None", "Tail"].contains(&log_type) {
+        return Err(enum_error(log_type, "logType", "None, Tail"));
+    }
+    let qualifier = fref
+        .qualifier
+        .clone()
+        .unwrap_or_else(|| "$LATEST".to_owned());
+    let Some(rec) = state.store.get_function(&fref.name).await? else {
+        return Err(not_found(&state, &fref.name, Some(&qualifier)));
+    };
+    if qualifier != "$LATEST" {
+        return Err(not_found(&state, &fref.name, Some(&qualifier)));
+    }
+    match rec.state {
+        FnState::Active => {}
+        other => {
+            return Err(ApiError::conflict(format!(
+                "The operation cannot be performed at this time. The function is currently in the following state: {other:?}"
+            )));
+        }
+    }
+    let payload = if body.iter().all(u8::is_ascii_whitespace) {
+        Bytes::from_static(b"{}")
+    } else {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+            return Err(ApiError::InvalidRequestContent(format!(
+                "Could not parse request body into json: Could not parse payload into json: {e}"
+            )));
+        }
+        body
+    };
+    let client_context = match header(&headers, "x-amz-client-context") {
+        None => None,
+        Some(b64) => Some(decode_client_context(b64)?),
+    };
+    if invocation_type == "Event" {
+        return Err(ApiError::invalid(
+            "Asynchronous invocation (InvocationType Event) is not available on this Lamina server yet: invoke with RequestResponse.",
+        ));
+    }
+    if invocation_type == "DryRun" {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    code::ensure_unpacked(&state, &rec.code_sha256_hex)
+        .await
+        .map_err(ApiError::Internal)?;
+    let mut invoked_arn = arn(&state, &rec.name);
+    if let Some(q) = &fref.qualifier {
+        invoked_arn.push(':');
+        invoked_arn.push_str(q);
+    }
+    let request = InvokeRequest {
+        function: Arc::new(snapshot(&state, &rec, "$LATEST")),
+        payload,
+        invoked_function_arn: invoked_arn,
+        client_context,
+        trace_id: trace_id(&headers),
+        tail: log_type == "Tail",
+    };
+    let result = state.engine.invoke(request).await.map_err(|e| match e {
+        InvokeError::Throttled { reason } => ApiError::TooManyRequests { reason },
+        InvokeError::Unavailable(m) => ApiError::Service(m),
+        InvokeError::Internal(e) => ApiError::Internal(e),
+    })?;
+    let mut response = (StatusCode::OK, result.payload).into_response();
+    let h = response.headers_mut();
+    let mut put = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    put(
+        "content-type",
+        result.content_type.as_deref().unwrap_or("application/json"),
+    );
+    put("x-amz-executed-version", &result.executed_version);
+    put("x-amzn-requestid", &result.request_id);
+    if result.function_error {
+        put("x-amz-function-error", "Unhandled");
+    }
+    if let Some(log) = &result.log_result {
+        put("x-amz-log-result", log);
+    }
+    Ok(response)
+}
+
+/// Decodes `X-Amz-Client-Context` (base64 JSON) into the JSON text the runtime receives.
+fn decode_client_context(b64: &str) -> ApiResult<String> {
+    let invalid =
+        || ApiError::invalid("Client context must be a valid Base64-encoded JSON object.");
+    if b64.len() > CLIENT_CONTEXT_MAX {
+        return Err(UserError::validation(
+            b64,
+            "clientContext",
+            &format!("Member must have length less than or equal to {CLIENT_CONTEXT_MAX}"),
+        )
+        .into());
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+        .map_err(|_| invalid())?;
+    Ok(text)
+}

@@ -1,0 +1,520 @@
+//! One execution environment: a sandboxed runtime process tree with its Runtime API, output
+//! capture and log stream. It is started (cold start, init), runs invocations one at a time,
+//! and is destroyed after a failure or when it has been idle too long.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lamina_sandbox::{Sandbox, SandboxError, SandboxSpec};
+use serde_json::json;
+use tokio::sync::mpsc::error::SendError;
+
+use crate::launch::{self, EnvIdentity, RUNTIME_API_PORT};
+use crate::logs::{self, LogStream, Report, Tail};
+use crate::output::{Output, Sink};
+use crate::runtime_api::{Invocation, MAX_RESPONSE_BYTES, RuntimeApi, RuntimeEvent};
+use crate::{EngineCtx, FunctionSnapshot};
+
+/// What an invocation produced.
+#[derive(Debug)]
+pub enum Outcome {
+    Success {
+        payload: Bytes,
+        content_type: Option<String>,
+    },
+    /// A function error: the runtime's error body, or the platform's.
+    FunctionError { payload: Bytes },
+}
+
+/// The result of running one invocation in an environment.
+pub struct Ran {
+    pub outcome: Outcome,
+    /// Whether the environment can serve another invocation.
+    pub reusable: bool,
+    pub tail: Tail,
+}
+
+/// A failure the platform reports as a function error (`errorType`, `errorMessage`).
+fn platform_error(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(json!({ "errorType": error_type, "errorMessage": message }).to_string())
+}
+
+/// Why an environment could not be started.
+pub enum StartFailure {
+    /// Reported to the caller as a function error (init error, crash, bad entrypoint).
+    Function { payload: Bytes, tail: Tail },
+    /// The host could not build the environment.
+    Platform(anyhow::Error),
+}
+
+pub struct Environment {
+    pub id: String,
+    pub key: String,
+    pub function_name: String,
+    pub memory_mb: u32,
+    sandbox: Arc<Mutex<Option<Sandbox>>>,
+    api: RuntimeApi,
+    output: Output,
+    sink: Arc<Sink>,
+    dir: PathBuf,
+    /// Set on the first invocation after a cold start (reported once, in its REPORT line).
+    init_duration: Option<Duration>,
+}
+
+/// Go's names for signals, which AWS's messages use (`signal: killed`).
+fn signal_name(sig: i32) -> String {
+    match sig {
+        1 => "hangup".into(),
+        2 => "interrupt".into(),
+        3 => "quit".into(),
+        4 => "illegal instruction".into(),
+        5 => "trace/breakpoint trap".into(),
+        6 => "aborted".into(),
+        7 => "bus error".into(),
+        8 => "floating point exception".into(),
+        9 => "killed".into(),
+        11 => "segmentation fault".into(),
+        13 => "broken pipe".into(),
+        15 => "terminated".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+impl Environment {
+    /// Cold start: builds the sandbox, starts the runtime and waits for its first `/next`.
+    pub async fn start(
+        ctx: &EngineCtx,
+        function: &FunctionSnapshot,
+        request_id: &str,
+    ) -> Result<Self, StartFailure> {
+        let started = Instant::now();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let config = &function.config;
+        let argv = launch::command(config).map_err(|m| StartFailure::Function {
+            payload: platform_error("Runtime.InvalidRuntime", &m),
+            tail: Tail::default(),
+        })?;
+        if lamina_types::runtime::family(&config.runtime) == lamina_types::runtime::Family::Java
+            && !ctx
+                .config
+                .runtime_dir
+                .join("java/lamina-java-runtime.jar")
+                .exists()
+        {
+            let m = "The Java runtime is not available: this Lamina binary was built without a JDK. Install a JDK (e.g. openjdk-17-jdk-headless) and rebuild Lamina.";
+            return Err(StartFailure::Function {
+                payload: platform_error("Runtime.InvalidRuntime", m),
+                tail: Tail::default(),
+            });
+        }
+        let stream = logs::stream_name(&function.version);
+        let log = LogStream::create(&ctx.config.logs_dir, &config.log_group, &stream)
+            .map_err(|e| StartFailure::Platform(e.into()))?;
+        let log = Arc::new(log);
+        let env = launch::environment(
+            config,
+            &function.environment,
+            &EnvIdentity {
+                function_name: &function.name,
+                version: &function.version,
+                region: &ctx.config.region,
+                log_group: &config.log_group,
+                log_stream: &stream,
+                initialization_type: "on-demand",
+            },
+        );
+        let dir = ctx.config.work_dir.join(&id);
+        let tmp_dir = dir.join("tmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| StartFailure::Platform(e.into()))?;
+        let spec = SandboxSpec {
+            id: format!("env-{id}"),
+            code_dir: function.code_dir.clone(),
+            opt_dir: None,
+            runtime_dir: Some(ctx.config.runtime_dir.clone()),
+            tmp_dir,
+            tmp_size_mb: u64::from(config.ephemeral_storage_mb),
+            memory_mb: u64::from(config.memory_size),
+            pids_max: ctx.config.pids_max,
+            cpu_millicores: lamina_sandbox::cpu_millicores_for_memory(u64::from(
+                config.memory_size,
+            )),
+            init_cpu_boost: true,
+            argv,
+            env,
+            cwd: "/var/task".into(),
+            uid: ctx.config.function_uid,
+            gid: ctx.config.function_gid,
+            hostname: format!("169.254.{}.{}", rand::random::<u8>(), rand::random::<u8>()),
+            runtime_api_port: RUNTIME_API_PORT,
+        };
+        let sink = Arc::new(Sink {
+            log: Arc::clone(&log),
+            tail: Mutex::new(Some(Tail::default())),
+        });
+        sink.line(&format!(
+            "INIT_START Runtime Version: {}\tRuntime Version ARN: {}",
+            runtime_version_name(&config.runtime),
+            function.runtime_version_arn
+        ));
+        let jail = ctx.config.jail_exe.clone();
+        let cgroups = Arc::clone(&ctx.cgroups);
+        let spawned =
+            tokio::task::spawn_blocking(move || Sandbox::spawn(&jail, &spec, &cgroups)).await;
+        let mut sandbox = match spawned {
+            Ok(Ok(s)) => s,
+            Ok(Err(SandboxError::Exec {
+                program, message, ..
+            })) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                let msg = format!("RequestId: {request_id} Error: fork/exec {program}: {message}");
+                sink.line(&msg);
+                return Err(StartFailure::Function {
+                    payload: platform_error("Runtime.InvalidEntrypoint", &msg),
+                    tail: take_tail(&sink),
+                });
+            }
+            Ok(Err(e)) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(StartFailure::Platform(e.into()));
+            }
+            Err(e) => return Err(StartFailure::Platform(e.into())),
+        };
+        let listener = sandbox.take_runtime_api_listener();
+        let pipes: Vec<OwnedFd> = [
+            sandbox.stdout().map(OwnedFd::from),
+            sandbox.stderr().map(OwnedFd::from),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let sandbox = Arc::new(Mutex::new(Some(sandbox)));
+        let setup = (|| -> anyhow::Result<(RuntimeApi, Output)> {
+            let listener = listener.ok_or_else(|| anyhow::anyhow!("sandbox gave no listener"))?;
+            Ok((
+                RuntimeApi::serve(listener)?,
+                Output::start(pipes, Arc::clone(&sink))?,
+            ))
+        })();
+        let (api, output) = match setup {
+            Ok(v) => v,
+            Err(e) => {
+                destroy_sandbox(&sandbox, &dir).await;
+                return Err(StartFailure::Platform(e));
+            }
+        };
+        let mut env = Environment {
+            id,
+            key: function.key.clone(),
+            function_name: function.name.clone(),
+            memory_mb: config.memory_size,
+            sandbox,
+            api,
+            output,
+            sink,
+            dir,
+            init_duration: None,
+        };
+        match env.await_init(ctx, request_id).await {
+            Ok(()) => {
+                env.init_duration = Some(started.elapsed());
+                env.with_sandbox(|s| s.end_init_boost());
+                // The INIT lines belong to the first invocation's tail.
+                Ok(env)
+            }
+            Err((payload, error_type)) => {
+                let init_ms = started.elapsed().as_secs_f64() * 1000.0;
+                env.sink.line(&format!(
+                    "INIT_REPORT Init Duration: {init_ms:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}"
+                ));
+                env.output.drain().await;
+                let tail = take_tail(&env.sink);
+                env.destroy().await;
+                Err(StartFailure::Function { payload, tail })
+            }
+        }
+    }
+
+    /// Waits for the runtime's first `/next` (init done), an init error, or its exit.
+    async fn await_init(
+        &mut self,
+        ctx: &EngineCtx,
+        request_id: &str,
+    ) -> Result<(), (Bytes, String)> {
+        let deadline = tokio::time::sleep(ctx.config.init_timeout);
+        tokio::pin!(deadline);
+        let mut closed = self.output.closed.clone();
+        loop {
+            tokio::select! {
+                ev = self.api.events.recv() => match ev {
+                    Some(RuntimeEvent::Ready) => return Ok(()),
+                    Some(RuntimeEvent::InitError { body }) => {
+                        let error_type = serde_json::from_slice::<serde_json::Value>(&body)
+                            .ok()
+                            .and_then(|v| v.get("errorType").and_then(|t| t.as_str()).map(str::to_owned))
+                            .unwrap_or_else(|| "Runtime.Unknown".into());
+                        return Err((body, error_type));
+                    }
+                    Some(_) => {}
+                    None => return Err(self.exit_error(request_id).await),
+                },
+                _ = wait_closed(&mut closed) => return Err(self.exit_error(request_id).await),
+                _ = &mut deadline => {
+                    let secs = ctx.config.init_timeout.as_secs_f64();
+                    let msg = format!("RequestId: {request_id} Error: Task timed out after {secs:.2} seconds");
+                    return Err((platform_error("Sandbox.Timedout", &msg), "Sandbox.Timedout".into()));
+                }
+            }
+        }
+    }
+
+    fn with_sandbox<T>(
+        &self,
+        f: impl FnOnce(&mut Sandbox) -> Result<T, SandboxError>,
+    ) -> Option<T> {
+        let mut guard = self.sandbox.lock().unwrap_or_else(|p| p.into_inner());
+        let s = guard.as_mut()?;
+        match f(s) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(env = %self.id, error = %e, "sandbox call failed");
+                None
+            }
+        }
+    }
+
+    /// The platform's error after the runtime exited, and its type (OOM or exit).
+    async fn exit_error(&self, request_id: &str) -> (Bytes, String) {
+        let sandbox = Arc::clone(&self.sandbox);
+        let status = tokio::task::spawn_blocking(move || {
+            let mut guard = sandbox.lock().unwrap_or_else(|p| p.into_inner());
+            let s = guard.as_mut()?;
+            let oom = s.oom_killed().unwrap_or(false);
+            s.wait().ok().map(|st| (st, oom))
+        })
+        .await
+        .ok()
+        .flatten();
+        let (reason, oom) = match status {
+            Some((st, oom)) => match (st.code(), st.signal()) {
+                (Some(0), _) => ("Runtime exited without providing a reason".to_owned(), oom),
+                (Some(code), _) => (
+                    format!("Runtime exited with error: exit status {code}"),
+                    oom,
+                ),
+                (None, Some(sig)) => (
+                    format!("Runtime exited with error: signal: {}", signal_name(sig)),
+                    oom,
+                ),
+                _ => ("Runtime exited without providing a reason".to_owned(), oom),
+            },
+            None => (
+                "Runtime exited without providing a reason".to_owned(),
+                false,
+            ),
+        };
+        let error_type = if oom {
+            "Runtime.OutOfMemory"
+        } else {
+            "Runtime.ExitError"
+        };
+        let message = format!("RequestId: {request_id} Error: {reason}");
+        self.sink.line(&format!("{message}\n{error_type}"));
+        (platform_error(error_type, &message), error_type.to_owned())
+    }
+
+    /// Runs one invocation to its end (response, error, timeout or crash).
+    pub async fn run(
+        &mut self,
+        inv: Invocation,
+        timeout: Duration,
+        version: &str,
+        tail: bool,
+    ) -> Ran {
+        let request_id = inv.request_id.clone();
+        {
+            let mut t = self.sink.tail.lock().unwrap_or_else(|p| p.into_inner());
+            if t.is_none() || !tail {
+                *t = Some(Tail::default());
+            }
+        }
+        self.sink
+            .line(&format!("START RequestId: {request_id} Version: {version}"));
+        self.api.set_current(Some(request_id.clone()));
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut closed = self.output.closed.clone();
+        let mut status: Option<(&'static str, Option<String>)> = None;
+        let mut reusable = true;
+
+        let outcome = if let Err(SendError(_)) = self.api.invocations.send(inv).await {
+            reusable = false;
+            let (payload, t) = self.exit_error(&request_id).await;
+            status = Some(("error", Some(t)));
+            Outcome::FunctionError { payload }
+        } else {
+            loop {
+                tokio::select! {
+                    ev = self.api.events.recv() => match ev {
+                        Some(RuntimeEvent::Response { request_id: id, body, content_type }) if id == request_id => {
+                            break Outcome::Success { payload: body, content_type };
+                        }
+                        Some(RuntimeEvent::Error { request_id: id, body }) if id == request_id => {
+                            status = Some(("error", Some(error_type_of(&body))));
+                            break Outcome::FunctionError { payload: body };
+                        }
+                        Some(RuntimeEvent::ResponseTooLarge { .. }) => {
+                            status = Some(("error", Some("Function.ResponseSizeTooLarge".into())));
+                            break Outcome::FunctionError { payload: platform_error(
+                                "Function.ResponseSizeTooLarge",
+                                &format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+                            )};
+                        }
+                        Some(RuntimeEvent::InitError { body }) => {
+                            reusable = false;
+                            status = Some(("error", Some(error_type_of(&body))));
+                            break Outcome::FunctionError { payload: body };
+                        }
+                        Some(_) => {}
+                        None => {
+                            reusable = false;
+                            let (payload, t) = self.exit_error(&request_id).await;
+                            status = Some(("error", Some(t)));
+                            break Outcome::FunctionError { payload };
+                        }
+                    },
+                    _ = wait_closed(&mut closed) => {
+                        reusable = false;
+                        let (payload, t) = self.exit_error(&request_id).await;
+                        status = Some(("error", Some(t)));
+                        break Outcome::FunctionError { payload };
+                    }
+                    _ = tokio::time::sleep_until(deadline) => {
+                        reusable = false;
+                        let msg = format!(
+                            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+                            timeout.as_secs_f64()
+                        );
+                        let now = lamina_types::time::now();
+                        self.sink.line(&format!(
+                            "{} {request_id} Task timed out after {:.2} seconds",
+                            now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                            timeout.as_secs_f64()
+                        ));
+                        status = Some(("timeout", None));
+                        break Outcome::FunctionError { payload: platform_error("Sandbox.Timedout", &msg) };
+                    }
+                }
+            }
+        };
+        // The invocation is over when the runtime asks for the next one.
+        if reusable {
+            let ready = async {
+                loop {
+                    match self.api.events.recv().await {
+                        Some(RuntimeEvent::Ready) => return true,
+                        Some(_) => continue,
+                        None => return false,
+                    }
+                }
+            };
+            tokio::select! {
+                r = ready => reusable = r,
+                _ = wait_closed(&mut closed) => reusable = false,
+                _ = tokio::time::sleep_until(deadline) => reusable = false,
+            }
+        }
+        let duration = if status.as_ref().is_some_and(|(s, _)| *s == "timeout") {
+            timeout
+        } else {
+            started.elapsed()
+        };
+        self.api.set_current(None);
+        self.output.drain().await;
+        let max_memory = self
+            .with_sandbox(|s| s.max_memory_used_bytes())
+            .unwrap_or(0);
+        self.sink.line(&format!("END RequestId: {request_id}"));
+        let report = Report {
+            request_id: &request_id,
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            memory_size_mb: self.memory_mb,
+            max_memory_used_mb: max_memory.div_ceil(1024 * 1024),
+            init_duration_ms: self.init_duration.take().map(|d| d.as_secs_f64() * 1000.0),
+            status: status.as_ref().map(|(s, t)| (*s, t.as_deref())),
+        };
+        self.sink.line(&report.line());
+        Ran {
+            outcome,
+            reusable,
+            tail: take_tail(&self.sink),
+        }
+    }
+
+    /// Kills every process of the environment and removes its cgroup and files.
+    pub async fn destroy(self) {
+        destroy_sandbox(&self.sandbox, &self.dir).await;
+    }
+}
+
+/// `python:3.12.lamina` for `python3.12`: AWS's `<family>:<version>` form.
+fn runtime_version_name(runtime: &str) -> String {
+    let split = runtime
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(runtime.len());
+    let (family, version) = runtime.split_at(split);
+    let family = family.trim_end_matches('.');
+    if version.is_empty() {
+        format!("{family}:lamina")
+    } else {
+        format!("{family}:{version}.lamina")
+    }
+}
+
+fn take_tail(sink: &Sink) -> Tail {
+    sink.tail
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .unwrap_or_default()
+}
+
+fn error_type_of(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("errorType")
+                .and_then(|t| t.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Runtime.Unknown".into())
+}
+
+async fn destroy_sandbox(sandbox: &Arc<Mutex<Option<Sandbox>>>, dir: &std::path::Path) {
+    let taken = sandbox.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let dir = dir.to_owned();
+    let done = tokio::task::spawn_blocking(move || {
+        if let Some(s) = taken
+            && let Err(e) = s.destroy()
+        {
+            tracing::error!(error = %e, "failed to destroy sandbox");
+        }
+        if let Err(e) = std::fs::remove_dir_all(&dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %dir.display(), error = %e, "failed to remove environment dir");
+        }
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::error!(error = %e, "sandbox teardown task failed");
+    }
+}
+
+/// Resolves when every output pipe of the environment is closed (its processes are gone).
+async fn wait_closed(closed: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = closed.wait_for(|c| *c).await;
+}

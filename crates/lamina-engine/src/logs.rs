@@ -1,0 +1,204 @@
+//! Log streams: one per execution environment, named as AWS names them, stored as JSON lines
+//! under the data dir (`logs/<group>/<stream>.jsonl`), and the platform's START/END/REPORT lines.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use base64::Engine;
+use serde::Serialize;
+
+/// `YYYY/MM/DD/[<version>]<32 lowercase hex>`, dated with the environment's creation (UTC).
+pub fn stream_name(version: &str) -> String {
+    let now = lamina_types::time::now();
+    let hex: String = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{:04}/{:02}/{:02}/[{version}]{hex}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+/// A file-system-safe name for a log group or stream (`/` and `%` escaped).
+fn encode(name: &str) -> String {
+    name.replace('%', "%25").replace('/', "%2F")
+}
+
+/// Where a stream's events are stored.
+pub fn stream_path(logs_dir: &Path, group: &str, stream: &str) -> PathBuf {
+    logs_dir
+        .join(encode(group))
+        .join(format!("{}.jsonl", encode(stream)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    timestamp: i64,
+    ingestion_time: i64,
+    message: &'a str,
+}
+
+/// One environment's log stream.
+pub struct LogStream {
+    pub group: String,
+    pub name: String,
+    file: Mutex<std::fs::File>,
+}
+
+impl LogStream {
+    pub fn create(logs_dir: &Path, group: &str, name: &str) -> std::io::Result<Self> {
+        let path = stream_path(logs_dir, group, name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Self {
+            group: group.to_owned(),
+            name: name.to_owned(),
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends one event. A failure to log never fails an invocation; it is reported once here.
+    pub fn append(&self, timestamp_ms: i64, message: &str) {
+        let event = Event {
+            timestamp: timestamp_ms,
+            ingestion_time: now_ms(),
+            message,
+        };
+        let Ok(mut line) = serde_json::to_vec(&event) else {
+            return;
+        };
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = file.write_all(&line) {
+            tracing::warn!(stream = %self.name, error = %e, "failed to write log event");
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    i64::try_from(lamina_types::time::now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// The log lines of one invocation, for `X-Amz-Log-Result`.
+#[derive(Default)]
+pub struct Tail {
+    lines: Vec<String>,
+}
+
+impl Tail {
+    pub fn push(&mut self, line: &str) {
+        self.lines.push(line.to_owned());
+    }
+
+    /// Base64 of the last 4 KB of the invocation's log.
+    pub fn encode(&self) -> String {
+        let mut all = String::new();
+        for l in &self.lines {
+            all.push_str(l);
+            if !l.ends_with('\n') {
+                all.push('\n');
+            }
+        }
+        let bytes = all.as_bytes();
+        let start = bytes.len().saturating_sub(4096);
+        base64::engine::general_purpose::STANDARD.encode(&bytes[start..])
+    }
+}
+
+/// Figures of one invocation for the REPORT line.
+pub struct Report<'a> {
+    pub request_id: &'a str,
+    pub duration_ms: f64,
+    pub memory_size_mb: u32,
+    pub max_memory_used_mb: u64,
+    pub init_duration_ms: Option<f64>,
+    /// `Status: timeout`, or `Status: error` with the error type.
+    pub status: Option<(&'a str, Option<&'a str>)>,
+}
+
+impl Report<'_> {
+    /// Billed duration: the duration rounded up to the millisecond.
+    pub fn billed_ms(&self) -> u64 {
+        self.duration_ms.max(0.0).ceil() as u64
+    }
+
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
+            self.request_id,
+            self.duration_ms,
+            self.billed_ms(),
+            self.memory_size_mb,
+            self.max_memory_used_mb
+        );
+        if let Some(init) = self.init_duration_ms {
+            s.push_str(&format!("Init Duration: {init:.2} ms\t"));
+        }
+        if let Some((status, error_type)) = self.status {
+            s.push_str(&format!("Status: {status}\t"));
+            if let Some(t) = error_type {
+                s.push_str(&format!("Error Type: {t}\t"));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_matches_aws_format() {
+        let r = Report {
+            request_id: "id",
+            duration_ms: 26.731,
+            memory_size_mb: 128,
+            max_memory_used_mb: 40,
+            init_duration_ms: Some(166.624),
+            status: None,
+        };
+        assert_eq!(
+            r.line(),
+            "REPORT RequestId: id\tDuration: 26.73 ms\tBilled Duration: 27 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tInit Duration: 166.62 ms\t"
+        );
+        let t = Report {
+            status: Some(("error", Some("Runtime.ExitError"))),
+            init_duration_ms: None,
+            ..r
+        };
+        assert!(
+            t.line()
+                .ends_with("Status: error\tError Type: Runtime.ExitError\t")
+        );
+    }
+
+    #[test]
+    fn stream_names_look_like_aws() {
+        let n = stream_name("$LATEST");
+        let (date, rest) = n.split_at(11);
+        assert_eq!(date.len(), 11);
+        assert!(rest.starts_with("[$LATEST]"));
+        assert_eq!(rest.len(), "[$LATEST]".len() + 32);
+    }
+
+    #[test]
+    fn tail_keeps_the_last_4kb() {
+        let mut t = Tail::default();
+        for i in 0..1000 {
+            t.push(&format!("line {i}"));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(t.encode())
+            .unwrap();
+        assert_eq!(decoded.len(), 4096);
+        assert!(String::from_utf8_lossy(&decoded).ends_with("line 999\n"));
+    }
+}

@@ -1,0 +1,251 @@
+//! The jail: a single-threaded re-exec of `lamina` that builds the environment.
+//!
+//! Steps (A = jail process, B = init, C = runtime):
+//! 1. A reads the [`JailRequest`] from its stdin (the control socket).
+//! 2. A unshares mount, PID, IPC, UTS, network and cgroup namespaces, sets the
+//!    host name, brings `lo` up, binds the Runtime API listener and sends it
+//!    to the parent.
+//! 3. A forks B (pid 1 of the new PID namespace). B builds the new root
+//!    ([`mount`]), `pivot_root`s, and forks C.
+//! 4. C drops privileges ([`identity`]), installs the seccomp filter
+//!    ([`seccomp`]) and execs the runtime. B reaps and forwards signals; A
+//!    mirrors the runtime's exit ([`init`]).
+
+mod identity;
+mod init;
+mod loopdev;
+mod mount;
+mod ns;
+mod seccomp;
+
+use std::fs::{self, File};
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::sys::socket::{ControlMessage, MsgFlags, recv, sendmsg};
+use nix::unistd::{ForkResult, fork};
+
+use crate::spec::{JailMessage, JailRequest};
+use crate::{JAIL_ROOT_MOUNTPOINT, SandboxSpec};
+
+pub(crate) use loopdev::loop_users;
+
+/// Exit code of the jail when set-up failed (details went over the control socket).
+pub const EXIT_SETUP_FAILED: i32 = 125;
+/// Exit code of the jail when `execve` of the runtime failed.
+pub const EXIT_EXEC_FAILED: i32 = 127;
+
+/// Largest request accepted over the control socket.
+pub(crate) const MAX_REQUEST: usize = 1 << 20;
+
+/// A failed jail step, reported to the parent as [`JailMessage::SetupFailed`].
+#[derive(Debug)]
+pub(crate) struct JailError {
+    pub step: String,
+    pub message: String,
+    pub errno: Option<i32>,
+}
+
+impl JailError {
+    pub fn sys(step: impl Into<String>, e: nix::Error) -> Self {
+        Self {
+            step: step.into(),
+            message: e.desc().into(),
+            errno: Some(e as i32),
+        }
+    }
+    pub fn io(step: impl Into<String>, e: io::Error) -> Self {
+        Self {
+            step: step.into(),
+            message: e.to_string(),
+            errno: e.raw_os_error(),
+        }
+    }
+    pub fn msg(step: impl Into<String>, message: String) -> Self {
+        Self {
+            step: step.into(),
+            message,
+            errno: None,
+        }
+    }
+    fn into_message(self) -> JailMessage {
+        JailMessage::SetupFailed {
+            step: self.step,
+            message: self.message,
+            errno: self.errno,
+        }
+    }
+}
+
+/// Entry point of `lamina __jail`. Must be called before any other thread
+/// exists (no tokio runtime). Never returns: it exits with the runtime's exit
+/// code, or dies of the runtime's terminating signal.
+pub fn jail_main() -> ! {
+    let ctl = io::stdin().as_fd().as_raw_fd();
+    match run(ctl) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let _ = send(ctl, &e.into_message(), None);
+            std::process::exit(EXIT_SETUP_FAILED)
+        }
+    }
+}
+
+fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
+    ensure_single_threaded()?;
+    let spec = read_request(ctl)?.spec;
+    spec.validate()
+        .map_err(|e| JailError::msg("validate spec", e.to_string()))?;
+    // The jail and init must survive an OOM in the environment so they can
+    // report it; the runtime resets its own score to 0.
+    let _ = fs::write("/proc/self/oom_score_adj", "-999");
+    fs::create_dir_all(JAIL_ROOT_MOUNTPOINT)
+        .map_err(|e| JailError::io("create jail root mount point", e))?;
+    let devnull: OwnedFd = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| JailError::io("open /dev/null", e))?
+        .into();
+
+    ns::unshare_all()?;
+    ns::set_hostname(&spec.hostname)?;
+    ns::loopback_up()?;
+    let listener = ns::bind_runtime_api(spec.runtime_api_port)?;
+    send(ctl, &JailMessage::Listener, Some(listener.as_raw_fd()))
+        .map_err(|e| JailError::io("send Runtime API listener", e))?;
+    drop(listener);
+
+    let (status_r, status_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| JailError::sys("create status pipe", e))?;
+    init::block_signals()?;
+    // SAFETY: the process is single-threaded (checked by
+    // `ensure_single_threaded` at the top, and nothing since has started a
+    // thread), so the child may do anything after fork, not only
+    // async-signal-safe calls.
+    match unsafe { fork() }.map_err(|e| JailError::sys("fork init", e))? {
+        ForkResult::Child => {
+            drop(status_r);
+            match run_init(ctl, &spec, status_w, devnull.as_fd()) {
+                Ok(never) => match never {},
+                Err(e) => {
+                    let _ = send(ctl, &e.into_message(), None);
+                    std::process::exit(EXIT_SETUP_FAILED)
+                }
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(status_w);
+            // Close our copy of the control socket so the parent sees EOF
+            // once the runtime's exec closes the last one.
+            let _ = nix::unistd::dup2_stdin(devnull.as_fd());
+            init::mirror_loop(child, status_r)
+        }
+    }
+}
+
+/// Pid 1 of the new PID namespace: builds the root, forks the runtime, reaps.
+fn run_init(
+    ctl: RawFd,
+    spec: &SandboxSpec,
+    status_w: OwnedFd,
+    devnull: BorrowedFd<'_>,
+) -> Result<std::convert::Infallible, JailError> {
+    init::die_with_parent()?;
+    let root = Path::new(JAIL_ROOT_MOUNTPOINT);
+    mount::prepare_root(root)?;
+    let ops = mount::plan(spec, &mount::host_kind);
+    mount::apply(root, &ops)?;
+    mount::pivot(root)?;
+
+    // SAFETY: still single-threaded (init is a fork of the single-threaded jail
+    // and has started no threads).
+    match unsafe { fork() }.map_err(|e| JailError::sys("fork runtime", e))? {
+        ForkResult::Child => {
+            drop(status_w);
+            let err = exec_runtime(ctl, spec, devnull);
+            // Only reached when set-up or exec failed; `err` was already sent.
+            std::process::exit(err)
+        }
+        ForkResult::Parent { child } => {
+            let _ = nix::unistd::dup2_stdin(devnull);
+            let _ = nix::unistd::dup2_stdout(devnull);
+            let _ = nix::unistd::dup2_stderr(devnull);
+            init::init_loop(child, status_w)
+        }
+    }
+}
+
+/// The runtime process: drop privileges, exec. Returns the exit code on failure.
+fn exec_runtime(ctl: RawFd, spec: &SandboxSpec, devnull: BorrowedFd<'_>) -> i32 {
+    // A close-on-exec copy of the control socket carries exec errors; stdin
+    // becomes /dev/null.
+    let report = match nix::fcntl::fcntl(io::stdin(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3)) {
+        Ok(fd) => fd,
+        Err(e) => {
+            // Without the copy an exec failure would look like success (EOF).
+            let _ = send(
+                ctl,
+                &JailError::sys("duplicate control socket", e).into_message(),
+                None,
+            );
+            return EXIT_SETUP_FAILED;
+        }
+    };
+    let _ = nix::unistd::dup2_stdin(devnull);
+    let prepared = init::unblock_signals()
+        .and_then(|()| identity::prepare(spec))
+        .and_then(|exec| seccomp::install().map(|()| exec));
+    match prepared {
+        Err(e) => {
+            let _ = send(report, &e.into_message(), None);
+            EXIT_SETUP_FAILED
+        }
+        Ok(exec) => {
+            let e = exec.exec();
+            let msg = JailMessage::ExecFailed {
+                message: e.desc().into(),
+                errno: Some(e as i32),
+            };
+            let _ = send(report, &msg, None);
+            EXIT_EXEC_FAILED
+        }
+    }
+}
+
+fn ensure_single_threaded() -> Result<(), JailError> {
+    let n = fs::read_dir("/proc/self/task")
+        .map_err(|e| JailError::io("list threads", e))?
+        .count();
+    if n != 1 {
+        return Err(JailError::msg(
+            "check threads",
+            format!("jail must be single-threaded, found {n} threads"),
+        ));
+    }
+    Ok(())
+}
+
+fn read_request(ctl: RawFd) -> Result<JailRequest, JailError> {
+    let mut buf = vec![0u8; MAX_REQUEST];
+    let n =
+        recv(ctl, &mut buf, MsgFlags::empty()).map_err(|e| JailError::sys("read request", e))?;
+    if n == 0 {
+        return Err(JailError::msg(
+            "read request",
+            "control socket closed".into(),
+        ));
+    }
+    serde_json::from_slice(&buf[..n]).map_err(|e| JailError::msg("parse request", e.to_string()))
+}
+
+/// Sends one message (one SOCK_SEQPACKET packet), optionally with an fd.
+pub(crate) fn send(ctl: RawFd, msg: &JailMessage, fd: Option<RawFd>) -> io::Result<()> {
+    let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
+    let iov = [IoSlice::new(&body)];
+    let fds = fd.map(|f| [f]);
+    let cmsgs: Vec<ControlMessage<'_>> = fds.iter().map(|f| ControlMessage::ScmRights(f)).collect();
+    sendmsg::<()>(ctl, &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None)?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+use super::*;
+use crate::spec::tests::spec;
+
+/// A Debian-like merged-usr host.
+fn host(p: &Path) -> HostKind {
+    match p.to_str().unwrap_or("") {
+        "/usr" => HostKind::Dir,
+        "/bin" => HostKind::Symlink("usr/bin".into()),
+        "/lib" => HostKind::Symlink("usr/lib".into()),
+        "/etc/ssl" | "/etc/alternatives" => HostKind::Dir,
+        "/etc/resolv.conf" | "/etc/ld.so.cache" | "/etc/nsswitch.conf" => HostKind::File,
+        "/etc/localtime" => HostKind::Symlink("/usr/share/zoneinfo/Etc/UTC".into()),
+        "/dev/null" | "/dev/zero" | "/dev/urandom" => HostKind::File,
+        "/proc/kcore" | "/proc/keys" => HostKind::File,
+        _ => HostKind::Missing,
+    }
+}
+
+fn index(ops: &[MountOp], pred: impl Fn(&MountOp) -> bool) -> usize {
+    ops.iter().position(pred).expect("op not in plan")
+}
+
+#[test]
+fn system_dirs_are_bound_read_only_or_symlinked() {
+    let ops = plan(&spec(), &host);
+    assert!(ops.contains(&MountOp::BindRo {
+        source: "/usr".into(),
+        target: "/usr".into(),
+        file: false
+    }));
+    assert!(ops.contains(&MountOp::Symlink {
+        target: "/bin".into(),
+        points_to: "usr/bin".into()
+    }));
+    assert!(ops.contains(&MountOp::Symlink {
+        target: "/lib".into(),
+        points_to: "usr/lib".into()
+    }));
+    // Missing on this host: nothing planned.
+    assert!(!ops.iter().any(|op| matches!(op, MountOp::BindRo { target, .. } | MountOp::Symlink { target, .. } if target == Path::new("/lib64"))));
+}
+
+#[test]
+fn function_dirs_are_read_only_and_optional_ones_are_empty() {
+    let s = spec();
+    let ops = plan(&s, &host);
+    assert!(ops.contains(&MountOp::BindRo {
+        source: s.code_dir.clone(),
+        target: "/var/task".into(),
+        file: false
+    }));
+    assert!(ops.contains(&MountOp::BindRo {
+        source: "/srv/rt".into(),
+        target: "/var/runtime".into(),
+        file: false
+    }));
+    // No layers: /opt exists but is just a directory of the read-only root.
+    assert!(ops.contains(&MountOp::Mkdir {
+        target: "/opt".into(),
+        mode: 0o755
+    }));
+    assert!(
+        !ops.iter()
+            .any(|op| matches!(op, MountOp::BindRo { target, .. } if target == Path::new("/opt")))
+    );
+}
+
+#[test]
+fn etc_is_minimal_generated_then_read_only() {
+    let s = spec();
+    let ops = plan(&s, &host);
+    let tmpfs = index(
+        &ops,
+        |op| matches!(op, MountOp::Tmpfs { target, .. } if target == Path::new("/etc")),
+    );
+    let passwd = index(
+        &ops,
+        |op| matches!(op, MountOp::WriteFile { target, .. } if target == Path::new("/etc/passwd")),
+    );
+    let resolv = index(
+        &ops,
+        |op| matches!(op, MountOp::BindRo { target, file: true, .. } if target == Path::new("/etc/resolv.conf")),
+    );
+    let ro = index(
+        &ops,
+        |op| matches!(op, MountOp::RemountRo { target } if target == Path::new("/etc")),
+    );
+    assert!(tmpfs < resolv && resolv < ro && tmpfs < passwd && passwd < ro);
+    let MountOp::WriteFile { contents, .. } = &ops[passwd] else {
+        unreachable!()
+    };
+    assert!(
+        contents.contains(&format!("sbx_user{0}:x:{0}:{1}:", s.uid, s.gid)),
+        "{contents}"
+    );
+    // The host's shadow file and friends are never planned.
+    assert!(!ops.iter().any(|op| format!("{op:?}").contains("shadow")));
+}
+
+#[test]
+fn dev_has_only_the_safe_nodes() {
+    let ops = plan(&spec(), &host);
+    let devs: Vec<&Path> = ops
+        .iter()
+        .filter_map(|op| match op {
+            MountOp::BindDev { target, .. } => Some(target.as_path()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        devs,
+        [
+            Path::new("/dev/null"),
+            Path::new("/dev/zero"),
+            Path::new("/dev/urandom")
+        ]
+    );
+    let tmpfs = index(
+        &ops,
+        |op| matches!(op, MountOp::Tmpfs { target, .. } if target == Path::new("/dev")),
+    );
+    let ro = index(
+        &ops,
+        |op| matches!(op, MountOp::RemountRo { target } if target == Path::new("/dev")),
+    );
+    let shm = index(
+        &ops,
+        |op| matches!(op, MountOp::Tmpfs { target, .. } if target == Path::new("/dev/shm")),
+    );
+    assert!(
+        tmpfs < ro && ro < shm,
+        "/dev/shm is mounted after /dev becomes read-only"
+    );
+}
+
+#[test]
+fn proc_is_fresh_and_masked_after_mounting() {
+    let ops = plan(&spec(), &host);
+    let proc_ = index(&ops, |op| matches!(op, MountOp::Proc { .. }));
+    let kcore = index(
+        &ops,
+        |op| matches!(op, MountOp::BindRo { target, .. } if target == Path::new("/proc/kcore")),
+    );
+    let null = index(
+        &ops,
+        |op| matches!(op, MountOp::BindDev { target, .. } if target == Path::new("/dev/null")),
+    );
+    assert!(proc_ < kcore && null < kcore);
+}
+
+#[test]
+fn tmp_is_the_size_capped_image_from_tmp_dir() {
+    let s = spec();
+    let ops = plan(&s, &host);
+    assert_eq!(
+        ops.last(),
+        Some(&MountOp::TmpImage {
+            image: "/srv/tmp/lamina-tmp.img".into(),
+            target: "/tmp".into(),
+            size_mb: 512
+        })
+    );
+}
+
+#[test]
+fn targets_resolve_under_the_new_root() {
+    assert_eq!(
+        under(Path::new("/run/r"), Path::new("/var/task")),
+        PathBuf::from("/run/r/var/task")
+    );
+    assert_eq!(
+        under(Path::new("/run/r"), Path::new("/")),
+        PathBuf::from("/run/r/")
+    );
+}

@@ -1,0 +1,376 @@
+//! The server side: spawn a jail, talk to it, watch and destroy the environment.
+//!
+//! Nothing here changes namespaces or identity, so it is safe to call from a
+//! multi-threaded (tokio) process. [`Sandbox::spawn`] and [`Sandbox::destroy`]
+//! block (up to a few seconds); call them from `spawn_blocking`.
+
+use std::io::{self, IoSliceMut};
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::socket::{
+    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg, send, setsockopt,
+    socketpair, sockopt,
+};
+use nix::sys::time::TimeVal;
+
+use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot};
+use crate::jail::{MAX_REQUEST, loop_users};
+use crate::spec::{JailMessage, JailRequest};
+use crate::{JAIL_ARG, SandboxError, SandboxSpec};
+
+/// How long `spawn` waits for each jail message (covers a first-time mkfs).
+const JAIL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `destroy` waits for the group to empty and the `/tmp` image to detach.
+const DESTROY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One running execution environment.
+#[derive(Debug)]
+pub struct Sandbox {
+    child: Child,
+    cgroup: Option<Cgroup>,
+    listener: Option<TcpListener>,
+    spec: SandboxSpec,
+}
+
+impl Sandbox {
+    /// Spawns `jail_exe __jail` with `spec`, creates its cgroup under
+    /// `cgroup_root`, and returns once the runtime has been exec'd, with the
+    /// Runtime API listener (bound to `127.0.0.1:runtime_api_port` inside the
+    /// environment's own network namespace) ready to take.
+    ///
+    /// Exec failures come back as [`SandboxError::Exec`]
+    /// (`Runtime.InvalidEntrypoint`); a bad `cwd` as a [`SandboxError::JailSetup`]
+    /// whose step starts with `chdir` (`Runtime.InvalidWorkingDir`).
+    pub fn spawn(
+        jail_exe: &Path,
+        spec: &SandboxSpec,
+        cgroup_root: &CgroupRoot,
+    ) -> Result<Sandbox, SandboxError> {
+        spec.validate()?;
+        let request = serde_json::to_vec(&JailRequest { spec: spec.clone() })
+            .map_err(|e| SandboxError::InvalidSpec(e.to_string()))?;
+        if request.len() > MAX_REQUEST {
+            return Err(SandboxError::InvalidSpec(format!(
+                "spec is {} bytes, max {MAX_REQUEST}",
+                request.len()
+            )));
+        }
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(SandboxError::ControlSocket)?;
+        let timeout = TimeVal::new(JAIL_TIMEOUT.as_secs() as _, 0);
+        setsockopt(&ours, sockopt::ReceiveTimeout, &timeout)
+            .map_err(SandboxError::ControlSocket)?;
+
+        let cgroup = cgroup_root.create(&spec.id)?;
+        if let Err(e) = cgroup.apply(&CgroupLimits::for_spec(spec, true)) {
+            return Err(e.with_cleanup(cgroup.remove().err()));
+        }
+        let child = {
+            // The Command owns `theirs`; it must be dropped right after spawn
+            // so the jail holds the only copy.
+            let mut cmd = Command::new(jail_exe);
+            cmd.arg(JAIL_ARG)
+                .env_clear()
+                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .stdin(Stdio::from(theirs))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            cmd.spawn()
+        };
+        let child = match child {
+            Ok(c) => c,
+            Err(source) => {
+                let e = SandboxError::SpawnJail {
+                    exe: jail_exe.into(),
+                    source,
+                };
+                return Err(e.with_cleanup(cgroup.remove().err()));
+            }
+        };
+        let mut sandbox = Sandbox {
+            child,
+            cgroup: Some(cgroup),
+            listener: None,
+            spec: spec.clone(),
+        };
+        match sandbox.handshake(&ours, &request) {
+            Ok(()) => Ok(sandbox),
+            Err(e) => {
+                let cleanup = sandbox.cleanup().err();
+                Err(e.with_cleanup(cleanup))
+            }
+        }
+    }
+
+    fn handshake(&mut self, ctl: &OwnedFd, request: &[u8]) -> Result<(), SandboxError> {
+        let cgroup = self
+            .cgroup
+            .as_ref()
+            .ok_or(SandboxError::KillCgroup { path: "".into() })?;
+        cgroup.add_process(self.child.id())?;
+        send(ctl.as_raw_fd(), request, MsgFlags::MSG_NOSIGNAL).map_err(|e| {
+            SandboxError::JailProtocol {
+                step: "sending the spec",
+                source: e.into(),
+            }
+        })?;
+        match recv_message(ctl, "waiting for the Runtime API listener")? {
+            Some((JailMessage::Listener, Some(fd))) => self.listener = Some(TcpListener::from(fd)),
+            other => return Err(unexpected(other, "waiting for the Runtime API listener")),
+        }
+        match recv_message(ctl, "waiting for exec")? {
+            // EOF: the last copy of the socket was closed by a successful exec.
+            None => Ok(()),
+            other => Err(match unexpected(other, "waiting for exec") {
+                SandboxError::Exec { message, errno, .. } => SandboxError::Exec {
+                    program: self.spec.argv.first().cloned().unwrap_or_default(),
+                    message,
+                    errno,
+                },
+                e => e,
+            }),
+        }
+    }
+
+    /// The Runtime API listener (`127.0.0.1:port` inside the environment). Taken once.
+    pub fn take_runtime_api_listener(&mut self) -> Option<TcpListener> {
+        self.listener.take()
+    }
+
+    /// The runtime's stdout pipe (for logs). Taken once.
+    pub fn stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// The runtime's stderr pipe (for logs). Taken once.
+    pub fn stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// Lowers the CPU quota from the init boost to the memory-proportional share.
+    pub fn end_init_boost(&self) -> Result<(), SandboxError> {
+        self.cgroup()?
+            .set_cpu(&CgroupLimits::for_spec(&self.spec, false))
+    }
+
+    /// Peak memory use of the whole environment (cgroup counter), in bytes.
+    pub fn max_memory_used_bytes(&self) -> Result<u64, SandboxError> {
+        self.cgroup()?.peak_memory_bytes()
+    }
+
+    /// Whether the kernel OOM-killed a process of this environment.
+    pub fn oom_killed(&self) -> Result<bool, SandboxError> {
+        Ok(self.cgroup()?.oom_kills()? > 0)
+    }
+
+    /// The runtime's exit, once it has ended: its exit code, or the signal that
+    /// killed it (the jail mirrors both).
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, SandboxError> {
+        let pid = self.pid();
+        self.child
+            .try_wait()
+            .map_err(|source| SandboxError::Process {
+                action: "wait for",
+                pid,
+                source,
+            })
+    }
+
+    /// Blocks until the runtime has ended.
+    pub fn wait(&mut self) -> Result<ExitStatus, SandboxError> {
+        let pid = self.pid();
+        self.child.wait().map_err(|source| SandboxError::Process {
+            action: "wait for",
+            pid,
+            source,
+        })
+    }
+
+    /// Host pid of the jail process (signals sent to it are forwarded to the runtime).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The environment's cgroup directories (empty once destroyed).
+    pub fn cgroup_paths(&self) -> Vec<std::path::PathBuf> {
+        self.cgroup.as_ref().map(Cgroup::dirs).unwrap_or_default()
+    }
+
+    /// The spec this environment was created from.
+    pub fn spec(&self) -> &SandboxSpec {
+        &self.spec
+    }
+
+    /// Kills every process in the environment, waits for them, removes the
+    /// cgroup and waits until the `/tmp` image is detached (its mounts lived in
+    /// the environment's mount namespace and are gone with it). `tmp_dir` is
+    /// kept: Lambda keeps `/tmp` across resets.
+    pub fn destroy(mut self) -> Result<(), SandboxError> {
+        self.cleanup()
+    }
+
+    fn cgroup(&self) -> Result<&Cgroup, SandboxError> {
+        self.cgroup.as_ref().ok_or(SandboxError::KillCgroup {
+            path: "destroyed".into(),
+        })
+    }
+
+    /// Idempotent teardown; keeps the first error and the first clean-up error.
+    fn cleanup(&mut self) -> Result<(), SandboxError> {
+        let Some(cgroup) = self.cgroup.take() else {
+            return Ok(());
+        };
+        self.listener = None;
+        let mut errors = Vec::new();
+        if let Err(e) = cgroup.kill_all(DESTROY_TIMEOUT) {
+            errors.push(e);
+        }
+        // The jail is in the group and already dead unless the kill failed.
+        let _ = self.child.kill();
+        if let Err(source) = self.child.wait() {
+            errors.push(SandboxError::Process {
+                action: "reap",
+                pid: self.child.id(),
+                source,
+            });
+        }
+        if let Err(e) = cgroup.remove() {
+            errors.push(e);
+        }
+        if let Err(e) = wait_tmp_released(&self.spec.tmp_image_path()) {
+            errors.push(e);
+        }
+        let mut errors = errors.into_iter();
+        match errors.next() {
+            None => Ok(()),
+            Some(first) => Err(first.with_cleanup(errors.next())),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    /// Best effort: a sandbox dropped without [`Sandbox::destroy`] is still torn down.
+    fn drop(&mut self) {
+        if let Err(e) = self.cleanup() {
+            eprintln!("lamina-sandbox: clean-up of {} failed: {e}", self.spec.id);
+        }
+    }
+}
+
+/// Waits until no loop device is backed by the image any more, so the next
+/// environment with the same `tmp_dir` never mounts it twice.
+fn wait_tmp_released(image: &Path) -> Result<(), SandboxError> {
+    let start = Instant::now();
+    while loop_users(image).is_some_and(|u| !u.is_empty()) {
+        if start.elapsed() > DESTROY_TIMEOUT {
+            return Err(SandboxError::TmpImageBusy { path: image.into() });
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// Receives one message; `None` on EOF.
+fn recv_message(
+    ctl: &OwnedFd,
+    step: &'static str,
+) -> Result<Option<(JailMessage, Option<OwnedFd>)>, SandboxError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let (len, fds) = {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = loop {
+            match recvmsg::<()>(
+                ctl.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Err(nix::Error::EINTR) => continue,
+                Err(nix::Error::EAGAIN) => {
+                    let source =
+                        io::Error::new(io::ErrorKind::TimedOut, "jail did not answer in time");
+                    return Err(SandboxError::JailProtocol { step, source });
+                }
+                r => {
+                    break r.map_err(|e| SandboxError::JailProtocol {
+                        step,
+                        source: e.into(),
+                    })?;
+                }
+            }
+        };
+        let mut fds = Vec::new();
+        for c in msg.cmsgs().map_err(|e| SandboxError::JailProtocol {
+            step,
+            source: e.into(),
+        })? {
+            if let ControlMessageOwned::ScmRights(raw) = c {
+                for fd in raw {
+                    // SAFETY: SCM_RIGHTS just installed `fd` in this process;
+                    // nothing else owns it, so taking ownership is sound.
+                    fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        (msg.bytes, fds)
+    };
+    if len == 0 {
+        return Ok(None);
+    }
+    let msg: JailMessage =
+        serde_json::from_slice(&buf[..len]).map_err(|e| SandboxError::JailProtocol {
+            step,
+            source: io::Error::new(io::ErrorKind::InvalidData, e),
+        })?;
+    Ok(Some((msg, fds.into_iter().next())))
+}
+
+fn unexpected(got: Option<(JailMessage, Option<OwnedFd>)>, step: &'static str) -> SandboxError {
+    match got {
+        Some((
+            JailMessage::SetupFailed {
+                step,
+                message,
+                errno,
+            },
+            _,
+        )) => SandboxError::JailSetup {
+            step,
+            message,
+            errno,
+        },
+        Some((JailMessage::ExecFailed { message, errno }, _)) => SandboxError::Exec {
+            program: String::new(),
+            message,
+            errno,
+        },
+        Some((JailMessage::Listener, None)) => SandboxError::JailProtocol {
+            step,
+            source: io::Error::new(
+                io::ErrorKind::InvalidData,
+                "listener message without a file descriptor",
+            ),
+        },
+        Some((JailMessage::Listener, Some(_))) => SandboxError::JailProtocol {
+            step,
+            source: io::Error::new(io::ErrorKind::InvalidData, "unexpected second listener"),
+        },
+        None => SandboxError::JailProtocol {
+            step,
+            source: io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "jail exited before handing over the listener",
+            ),
+        },
+    }
+}
