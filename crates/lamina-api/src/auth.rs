@@ -52,6 +52,20 @@ fn too_large(limit: u64, operation: &str) -> ApiError {
     )))
 }
 
+/// Reads a body to its end without keeping it (bounded in time).
+async fn discard(body: Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let drain = async {
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+}
+
 /// Authenticates the request and buffers its body (bounded) for the handler.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match verified(&state, req).await {
@@ -72,7 +86,12 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        // Read and discard a body of plausible size first, so the client, still sending,
+        // sees the 413 instead of a reset connection. Anything larger is refused unread.
+        if n <= state.config.limits.request_body_max_bytes {
+            discard(body).await;
+        }
         return Err(too_large(limit, op));
     }
     let signed = parts.headers.contains_key(http::header::AUTHORIZATION)

@@ -48,9 +48,14 @@ impl Output {
             let open = Arc::clone(&open);
             let closed_tx = Arc::clone(&closed_tx);
             tokio::spawn(async move {
-                read_lines(rx, &sink, brx).await;
+                let mut brx = brx;
+                read_lines(rx, &sink, &mut brx).await;
                 if open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
                     let _ = closed_tx.send(true);
+                }
+                // Answer barriers that arrive after the end, so `drain` never hangs.
+                while let Some(ack) = brx.recv().await {
+                    let _ = ack.send(());
                 }
             });
         }
@@ -71,7 +76,7 @@ impl Output {
 async fn read_lines(
     rx: pipe::Receiver,
     sink: &Sink,
-    mut barrier: mpsc::Receiver<oneshot::Sender<()>>,
+    barrier: &mut mpsc::Receiver<oneshot::Sender<()>>,
 ) {
     let mut pending: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -93,10 +98,6 @@ async fn read_lines(
     }
     if !pending.is_empty() {
         sink.line(&String::from_utf8_lossy(&pending));
-    }
-    // Answer barriers that arrive after the end, so `drain` never hangs.
-    while let Some(ack) = barrier.recv().await {
-        let _ = ack.send(());
     }
 }
 

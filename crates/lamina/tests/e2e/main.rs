@@ -5,5 +5,6 @@
 mod auth;
 mod functions;
 mod harness;
+mod invoke;
 mod storage;
 mod validation;
