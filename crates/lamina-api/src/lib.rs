@@ -2,6 +2,7 @@
 //! module per operation family.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod functions;

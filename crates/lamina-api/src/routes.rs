@@ -8,7 +8,7 @@ use axum::routing::get;
 use crate::error::ApiError;
 use crate::functions::{code, create, delete, get as get_fn, invoke, list, update};
 use crate::state::AppState;
-use crate::{account, auth};
+use crate::{account, admin, auth};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             get(account::get_account_settings),
         )
         .route("/_lamina/code/{sha256}", get(code::download))
+        .route("/_lamina/admin/environments", get(admin::environments))
         .fallback(|| async { ApiError::UnknownOperation })
         // Bodies are bounded per operation in `auth::authenticate`, before any handler runs.
         .layer(axum::extract::DefaultBodyLimit::disable())

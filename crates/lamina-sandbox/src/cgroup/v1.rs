@@ -80,7 +80,10 @@ impl V1Cgroup {
     pub fn kill_all(&self, deadline: Duration) -> Result<(), SandboxError> {
         let start = Instant::now();
         if let Some(freezer) = self.freezer.as_ref().filter(|f| f.exists()) {
-            let frozen = freeze(freezer, deadline);
+            // Freezing stops forks while we kill, but a task in uninterruptible sleep (disk
+            // I/O on a loaded host) can hold the group in FREEZING: then kill without it,
+            // since the kill loop below repeats until the group is empty anyway.
+            let _ = freeze(freezer, FREEZE_WAIT.min(deadline));
             let pids = super::procs(freezer);
             for pid in pids.as_deref().unwrap_or_default() {
                 let _ = nix::sys::signal::kill(
@@ -90,8 +93,6 @@ impl V1Cgroup {
             }
             // Always thaw, even after an error: killed tasks only die once thawed.
             super::write_file(&freezer.join("freezer.state"), "THAWED")?;
-            frozen?;
-            pids?;
         }
         // Every task is in every hierarchy; pids covers threads-only stragglers too.
         let rest = deadline.saturating_sub(start.elapsed());
@@ -112,6 +113,9 @@ impl V1Cgroup {
         first.map_or(Ok(()), Err)
     }
 }
+
+/// How long `kill_all` waits for the freezer before killing without it.
+const FREEZE_WAIT: Duration = Duration::from_millis(500);
 
 fn freeze(freezer: &Path, deadline: Duration) -> Result<(), SandboxError> {
     let state = freezer.join("freezer.state");

@@ -391,3 +391,84 @@ async fn invoke_errors_match_aws() {
         .unwrap_err();
     assert_eq!(code_of(&err), "InvalidParameterValueException");
 }
+
+#[tokio::test]
+async fn client_context_reaches_the_function() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    python_function(&client, "cc", "echo", 3, 128).await;
+    let context = base64::engine::general_purpose::STANDARD
+        .encode(r#"{"custom":{"tenant":"acme"},"client":{},"env":{}}"#);
+    let out = client
+        .invoke()
+        .function_name("cc")
+        .client_context(context)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .unwrap();
+    let payload: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(payload["client_context"], json!({"tenant": "acme"}));
+}
+
+/// The operator view of the engine: live and idle environments.
+fn environments(server: &TestServer) -> Value {
+    let url = format!("{}/_lamina/admin/environments", server.endpoint);
+    let (status, _, body) = signed_get(&url);
+    assert_eq!(status, 200);
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn idle_environments_are_reaped_after_the_keep_alive() {
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(&temp.path().join("data"), &["--keep-alive", "300ms"]);
+    let client = server.client();
+    python_function(&client, "reap", "echo", 3, 128).await;
+    invoke(&client, "reap", json!({})).await;
+    // Observe the reaper (bounded): the environment goes away without any invoke.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = environments(&server);
+        if e["Live"] == 0 && e["Idle"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "environment never reaped: {e}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = invoke(&client, "reap", json!({})).await;
+    assert!(again.log.contains("Init Duration"), "a reaped function starts cold");
+}
+
+#[tokio::test]
+async fn invokes_over_the_concurrency_limit_are_throttled() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = temp.path().join("lamina.toml");
+    std::fs::write(&config, "[limits]\nconcurrent_executions = 1\n").unwrap();
+    let server = TestServer::start_in(&temp.path().join("data"), &["--config", config.to_str().unwrap()]);
+    let client = server.client();
+    python_function(&client, "one", "sleep", 10, 128).await;
+    let busy = {
+        let client = client.clone();
+        tokio::spawn(async move { invoke(&client, "one", json!({"seconds": 2})).await })
+    };
+    // Wait until the first invocation holds the only slot.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while environments(&server)["InFlight"] != 1 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let err = client
+        .invoke()
+        .function_name("one")
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "TooManyRequestsException");
+    assert_eq!(message_of(&err), "Rate Exceeded.");
+    let raw = err.raw_response().unwrap();
+    let body: Value = serde_json::from_slice(raw.body().bytes().unwrap()).unwrap();
+    assert_eq!(body["Reason"], "ConcurrentInvocationLimitExceeded");
+    assert_eq!(busy.await.unwrap().function_error, None);
+}
