@@ -437,7 +437,10 @@ async fn idle_environments_are_reaped_after_the_keep_alive() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let again = invoke(&client, "reap", json!({})).await;
-    assert!(again.log.contains("Init Duration"), "a reaped function starts cold");
+    assert!(
+        again.log.contains("Init Duration"),
+        "a reaped function starts cold"
+    );
 }
 
 #[tokio::test]
@@ -445,7 +448,10 @@ async fn invokes_over_the_concurrency_limit_are_throttled() {
     let temp = tempfile::tempdir().unwrap();
     let config = temp.path().join("lamina.toml");
     std::fs::write(&config, "[limits]\nconcurrent_executions = 1\n").unwrap();
-    let server = TestServer::start_in(&temp.path().join("data"), &["--config", config.to_str().unwrap()]);
+    let server = TestServer::start_in(
+        &temp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
     let client = server.client();
     python_function(&client, "one", "sleep", 10, 128).await;
     let busy = {
