@@ -46,6 +46,7 @@ exports.contextSucceed = (event, context) => context.succeed({ succeeded: true }
 exports.throwsSync = () => { throw new RangeError('sync throw'); };
 exports.never = async () => new Promise(() => {});
 exports.uncaught = (event, context, callback) => { setTimeout(() => { throw new Error('async boom'); }, 5); };
+exports.rejects = async () => { Promise.reject(new Error('nobody catches me')); await new Promise((r) => setTimeout(r, 200)); return 'late'; };
 exports.nested = { deeper: { fn: async () => 'nested ok' } };
 exports.notfn = 42;
 """
@@ -252,3 +253,22 @@ def test_init_syntax_error(node):
 def test_init_exception_in_module(node):
     rec = _init_error(node({"index.js": "throw new Error('init failed');\n"}, "index.handler"))
     assert rec.json["errorType"] == "Error" and rec.json["errorMessage"] == "init failed"
+
+
+def test_unhandled_rejection_during_invoke(node):
+    p = node({"index.js": CJS}, "index.rejects")
+    rec = p.invoke({})
+    assert rec.kind == "error"
+    assert rec.json["errorType"] == "Runtime.UnhandledPromiseRejection"
+    assert rec.json["errorMessage"] == "Error: nobody catches me"
+    assert p.wait_exit() == 128
+
+
+def test_json_log_format(node):
+    p = node({"index.js": CJS}, "index.logs", env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"})
+    rec = p.invoke({})
+    assert p.wait_for_output('"level":"WARN"')
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    assert [l["level"] for l in lines] == ["ERROR", "WARN"]  # INFO filtered out
+    assert lines[0]["message"] == "multi\nline" and lines[0]["requestId"] == rec.request_id
+    assert lines[1]["message"] == {"a": 1}

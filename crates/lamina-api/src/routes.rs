@@ -6,7 +6,9 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::error::ApiError;
-use crate::functions::{code, create, delete, get as get_fn, invoke, list, update};
+use crate::functions::{
+    aliases, code, create, delete, get as get_fn, invoke, list, update, versions,
+};
 use crate::state::AppState;
 use crate::{account, admin, auth};
 
@@ -31,6 +33,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/2015-03-31/functions/{name}/invocations",
             axum::routing::post(invoke::invoke),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/versions",
+            get(versions::list_versions).post(versions::publish_version),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/aliases",
+            get(aliases::list_aliases).post(aliases::create_alias),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/aliases/{alias}",
+            get(aliases::get_alias)
+                .put(aliases::update_alias)
+                .delete(aliases::delete_alias),
         )
         .route(
             "/2016-08-19/account-settings",

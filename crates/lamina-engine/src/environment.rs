@@ -150,6 +150,7 @@ impl Environment {
             gid: ctx.config.function_gid,
             hostname: format!("169.254.{}.{}", rand::random::<u8>(), rand::random::<u8>()),
             runtime_api_port: RUNTIME_API_PORT,
+            network: lamina_sandbox::NetworkMode::Egress,
         };
         let sink = Arc::new(Sink {
             log: Arc::clone(&log),

@@ -340,9 +340,10 @@ impl Engine {
         }
     }
 
-    /// Destroys the idle environments of a function (after an update or delete).
-    pub async fn retire(&self, function_name: &str) {
-        for env in self.take_idle(|env, _| env.function_name == function_name) {
+    /// Destroys the idle environments whose snapshot key starts with `key_prefix` (after an
+    /// update or delete; keys are `<function>:<version>:<digest>`).
+    pub async fn retire(&self, key_prefix: &str) {
+        for env in self.take_idle(|env, _| env.key.starts_with(key_prefix)) {
             env.destroy().await;
         }
     }

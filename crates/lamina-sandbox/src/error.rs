@@ -107,6 +107,14 @@ pub enum SandboxError {
     #[error("tmp image {path} still attached to a loop device")]
     TmpImageBusy { path: PathBuf },
 
+    /// Setting up egress networking (pool, NAT rules, an environment's link) failed.
+    #[error("network: failed to {step}")]
+    Network {
+        step: String,
+        #[source]
+        source: io::Error,
+    },
+
     /// A step failed, and so did the clean-up that followed it. Both are kept
     /// so the clean-up failure (a leaked cgroup or mount) never hides the cause.
     #[error("{error} (and clean-up also failed: {cleanup})")]

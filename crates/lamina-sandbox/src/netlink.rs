@@ -92,7 +92,8 @@ impl Msg {
     pub fn begin(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&[0, 0]);
-        self.buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
         self
     }
 
@@ -139,7 +140,10 @@ impl Msg {
 
 /// rtnetlink "get" requests are answered with data instead of an ack.
 fn is_get(ty: u16) -> bool {
-    matches!(ty, libc::RTM_GETLINK | libc::RTM_GETADDR | libc::RTM_GETROUTE)
+    matches!(
+        ty,
+        libc::RTM_GETLINK | libc::RTM_GETADDR | libc::RTM_GETROUTE
+    )
 }
 
 /// A netlink socket in the network namespace of the thread that opened it.
@@ -228,7 +232,8 @@ impl NlSocket {
 
     /// One message, one answer.
     pub fn request(&mut self, msg: Msg) -> io::Result<Vec<Vec<u8>>> {
-        self.exchange(std::slice::from_ref(&msg)).map_err(|(_, e)| e)
+        self.exchange(std::slice::from_ref(&msg))
+            .map_err(|(_, e)| e)
     }
 }
 
@@ -276,10 +281,7 @@ fn ifinfomsg(index: i32, flags: u32, change: u32) -> [u8; IFLA_ADDRESS_LEN] {
 /// Creates a veth pair: `host` in the socket's namespace, `peer` in the
 /// network namespace of process `peer_ns_pid`.
 pub(crate) fn create_veth_msg(host: &str, peer: &str, peer_ns_pid: u32) -> Msg {
-    let mut m = Msg::new(
-        libc::RTM_NEWLINK,
-        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-    );
+    let mut m = Msg::new(libc::RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     m.put(&ifinfomsg(0, 0, 0)).attr_str(IFLA_IFNAME, host);
     m.begin(IFLA_LINKINFO).attr_str(IFLA_INFO_KIND, "veth");
     m.begin(IFLA_INFO_DATA).begin_raw(VETH_INFO_PEER);
@@ -307,10 +309,7 @@ pub(crate) fn link_up_msg(index: i32) -> Msg {
 
 /// Adds `addr/prefix_len` to a link.
 pub(crate) fn add_addr_msg(index: i32, addr: Ipv4Addr, prefix_len: u8) -> Msg {
-    let mut m = Msg::new(
-        libc::RTM_NEWADDR,
-        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-    );
+    let mut m = Msg::new(libc::RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     // struct ifaddrmsg: family, prefixlen, flags, scope, index (u32)
     let mut h = [0u8; 8];
     h[0] = libc::AF_INET as u8;
@@ -324,10 +323,7 @@ pub(crate) fn add_addr_msg(index: i32, addr: Ipv4Addr, prefix_len: u8) -> Msg {
 
 /// Adds the default route via `gateway` on link `index` (main table).
 pub(crate) fn default_route_msg(index: i32, gateway: Ipv4Addr) -> Msg {
-    let mut m = Msg::new(
-        libc::RTM_NEWROUTE,
-        NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-    );
+    let mut m = Msg::new(libc::RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags (u32)
     let h = [
         libc::AF_INET as u8,
@@ -384,6 +380,7 @@ pub(crate) mod nft {
     const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
     const NFNL_MSG_BATCH_END: u16 = 0x11;
     const NFT_MSG_NEWTABLE: u16 = 0;
+    const NFT_MSG_DELTABLE: u16 = 2;
     const NFT_MSG_NEWCHAIN: u16 = 3;
     const NFT_MSG_NEWRULE: u16 = 6;
     const NFT_MSG_DELRULE: u16 = 8;
@@ -448,6 +445,8 @@ pub(crate) mod nft {
         OifNotPrefix(String),
         /// IPv4 source address in `addr/prefix_len`.
         SaddrIn(Ipv4Addr, u8),
+        /// IPv4 destination address in `addr/prefix_len`.
+        DaddrIn(Ipv4Addr, u8),
         /// Conntrack state is established or related.
         CtEstablishedRelated,
     }
@@ -487,6 +486,13 @@ pub(crate) mod nft {
     /// Creates table `name` (family `ip`) unless it exists.
     pub(crate) fn new_table(name: &str) -> Msg {
         let mut m = msg(NFT_MSG_NEWTABLE, NLM_F_CREATE);
+        m.attr_str(NFTA_TABLE_NAME, name);
+        m
+    }
+
+    /// Deletes table `name` with its chains and rules.
+    pub(crate) fn del_table(name: &str) -> Msg {
+        let mut m = msg(NFT_MSG_DELTABLE, 0);
         m.attr_str(NFTA_TABLE_NAME, name);
         m
     }
@@ -564,11 +570,17 @@ pub(crate) mod nft {
                 meta(m, NFT_META_OIFNAME);
                 cmp(m, NFT_CMP_NEQ, p.as_bytes());
             }
-            Match::SaddrIn(net, len) => {
+            Match::SaddrIn(net, len) | Match::DaddrIn(net, len) => {
+                // Offset of the address in the IPv4 header.
+                let offset = if matches!(x, Match::SaddrIn(..)) {
+                    12
+                } else {
+                    16
+                };
                 expr(m, "payload", |m| {
                     m.attr_be32(NFTA_PAYLOAD_DREG, NFT_REG_1)
                         .attr_be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER)
-                        .attr_be32(NFTA_PAYLOAD_OFFSET, 12)
+                        .attr_be32(NFTA_PAYLOAD_OFFSET, offset)
                         .attr_be32(NFTA_PAYLOAD_LEN, 4);
                 });
                 let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
@@ -645,7 +657,12 @@ mod tests {
     #[test]
     fn nests_cover_their_children_and_carry_the_flag() {
         let mut m = Msg::new(0, 0);
-        m.begin(18).attr_u32(1, 5).begin_raw(2).attr_u32(3, 6).end().end();
+        m.begin(18)
+            .attr_u32(1, 5)
+            .begin_raw(2)
+            .attr_u32(3, 6)
+            .end()
+            .end();
         let b = m.bytes(1);
         assert_eq!(u16_at(&b, 16), 4 + 8 + 4 + 8);
         assert_eq!(u16_at(&b, 18), 18 | NLA_F_NESTED);

@@ -19,6 +19,7 @@ use nix::sys::time::TimeVal;
 
 use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot};
 use crate::jail::{MAX_REQUEST, loop_users};
+use crate::network::{EnvNetwork, Lease, Network, NetworkMode};
 use crate::spec::{JailMessage, JailRequest};
 use crate::{JAIL_ARG, SandboxError, SandboxSpec};
 
@@ -34,6 +35,8 @@ pub struct Sandbox {
     cgroup: Option<Cgroup>,
     listener: Option<TcpListener>,
     spec: SandboxSpec,
+    /// The leased link (egress only); released after the processes are dead.
+    lease: Option<Lease>,
 }
 
 impl Sandbox {
@@ -41,6 +44,10 @@ impl Sandbox {
     /// `cgroup_root`, and returns once the runtime has been exec'd, with the
     /// Runtime API listener (bound to `127.0.0.1:runtime_api_port` inside the
     /// environment's own network namespace) ready to take.
+    ///
+    /// With [`NetworkMode::Egress`] the environment also gets `eth0` on the
+    /// process-wide default [`Network`] ([`Network::shared`], set up on first
+    /// use); see [`Sandbox::spawn_with_network`] for another pool.
     ///
     /// Exec failures come back as [`SandboxError::Exec`]
     /// (`Runtime.InvalidEntrypoint`); a bad `cwd` as a [`SandboxError::JailSetup`]
@@ -51,8 +58,41 @@ impl Sandbox {
         cgroup_root: &CgroupRoot,
     ) -> Result<Sandbox, SandboxError> {
         spec.validate()?;
-        let request = serde_json::to_vec(&JailRequest { spec: spec.clone() })
-            .map_err(|e| SandboxError::InvalidSpec(e.to_string()))?;
+        match spec.network {
+            NetworkMode::LoopbackOnly => Self::spawn_inner(jail_exe, spec, cgroup_root, None),
+            NetworkMode::Egress => {
+                let network = Network::shared()?;
+                Self::spawn_inner(jail_exe, spec, cgroup_root, Some(&network))
+            }
+        }
+    }
+
+    /// Like [`Sandbox::spawn`], but an `Egress` environment leases its
+    /// address from `network` (set up by the caller with [`Network::setup`]).
+    pub fn spawn_with_network(
+        jail_exe: &Path,
+        spec: &SandboxSpec,
+        cgroup_root: &CgroupRoot,
+        network: &Network,
+    ) -> Result<Sandbox, SandboxError> {
+        let network = (spec.network == NetworkMode::Egress).then_some(network);
+        Self::spawn_inner(jail_exe, spec, cgroup_root, network)
+    }
+
+    fn spawn_inner(
+        jail_exe: &Path,
+        spec: &SandboxSpec,
+        cgroup_root: &CgroupRoot,
+        network: Option<&Network>,
+    ) -> Result<Sandbox, SandboxError> {
+        spec.validate()?;
+        // Dropping the lease on an early return releases it (nothing was created yet).
+        let lease = network.map(Network::lease).transpose()?;
+        let request = serde_json::to_vec(&JailRequest {
+            spec: spec.clone(),
+            network: lease.as_ref().map(|l| l.env.clone()),
+        })
+        .map_err(|e| SandboxError::InvalidSpec(e.to_string()))?;
         if request.len() > MAX_REQUEST {
             return Err(SandboxError::InvalidSpec(format!(
                 "spec is {} bytes, max {MAX_REQUEST}",
@@ -101,6 +141,7 @@ impl Sandbox {
             cgroup: Some(cgroup),
             listener: None,
             spec: spec.clone(),
+            lease,
         };
         match sandbox.handshake(&ours, &request) {
             Ok(()) => Ok(sandbox),
@@ -210,9 +251,17 @@ impl Sandbox {
         &self.spec
     }
 
+    /// The environment's link (egress only; `None` once destroyed): `eth0`'s
+    /// address, and the host end's name and address (the environment's
+    /// gateway, named `lamina-host` in its `/etc/hosts`).
+    pub fn network(&self) -> Option<&EnvNetwork> {
+        self.lease.as_ref().map(|l| &l.env)
+    }
+
     /// Kills every process in the environment, waits for them, removes the
-    /// cgroup and waits until the `/tmp` image is detached (its mounts lived in
-    /// the environment's mount namespace and are gone with it). `tmp_dir` is
+    /// cgroup, deletes the veth pair and releases its address (egress), and
+    /// waits until the `/tmp` image is detached (its mounts lived in the
+    /// environment's mount namespace and are gone with it). `tmp_dir` is
     /// kept: Lambda keeps `/tmp` across resets.
     pub fn destroy(mut self) -> Result<(), SandboxError> {
         self.cleanup()
@@ -244,6 +293,14 @@ impl Sandbox {
             });
         }
         if let Err(e) = cgroup.remove() {
+            errors.push(e);
+        }
+        // After the jail is reaped nothing can create the link any more; the
+        // namespace may outlive it (the server may hold the Runtime API
+        // listener), so the pair is deleted explicitly.
+        if let Some(mut lease) = self.lease.take()
+            && let Err(e) = lease.release()
+        {
             errors.push(e);
         }
         if let Err(e) = wait_tmp_released(&self.spec.tmp_image_path()) {

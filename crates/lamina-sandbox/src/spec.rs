@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::SandboxError;
+use crate::network::{EnvNetwork, NetworkMode};
 
 /// Memory size that buys one full vCPU, as on AWS Lambda.
 pub const MB_PER_VCPU: u64 = 1769;
@@ -53,6 +54,11 @@ pub struct SandboxSpec {
     pub hostname: String,
     /// Port of the Runtime API listener bound on 127.0.0.1 inside the sandbox (9001).
     pub runtime_api_port: u16,
+    /// Network beyond loopback: [`NetworkMode::Egress`] (the default: `eth0`,
+    /// NAT to whatever the host reaches, the host itself as `lamina-host`) or
+    /// [`NetworkMode::LoopbackOnly`].
+    #[serde(default)]
+    pub network: NetworkMode,
 }
 
 /// CPU share proportional to memory: 1769 MB = 1000 millicores (at least 10).
@@ -136,6 +142,9 @@ impl SandboxSpec {
 #[serde(deny_unknown_fields)]
 pub(crate) struct JailRequest {
     pub spec: SandboxSpec,
+    /// The leased link, when `spec.network` is `Egress`.
+    #[serde(default)]
+    pub network: Option<EnvNetwork>,
 }
 
 /// Jail -> parent messages (one per SOCK_SEQPACKET packet).
@@ -181,6 +190,7 @@ pub(crate) mod tests {
             gid: 990,
             hostname: "169.254.1.1".into(),
             runtime_api_port: 9001,
+            network: NetworkMode::Egress,
         }
     }
 
@@ -196,9 +206,25 @@ pub(crate) mod tests {
     #[test]
     fn spec_round_trips_through_json() {
         let s = spec();
-        let json = serde_json::to_string(&JailRequest { spec: s.clone() }).unwrap();
+        let json = serde_json::to_string(&JailRequest {
+            spec: s.clone(),
+            network: None,
+        })
+        .unwrap();
         let back: JailRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back.spec, s);
+    }
+
+    #[test]
+    fn network_defaults_to_egress_when_absent() {
+        let mut v = serde_json::to_value(spec()).unwrap();
+        v.as_object_mut().unwrap().remove("network");
+        let s: SandboxSpec = serde_json::from_value(v).unwrap();
+        assert_eq!(s.network, NetworkMode::Egress);
+        let mut v = serde_json::to_value(spec()).unwrap();
+        v["network"] = "LoopbackOnly".into();
+        let s: SandboxSpec = serde_json::from_value(v).unwrap();
+        assert_eq!(s.network, NetworkMode::LoopbackOnly);
     }
 
     #[test]

@@ -3,13 +3,17 @@
 //! Secrets (environment variables) never reach the database in the clear: the store seals them
 //! with the [`Sealer`] it is given before writing and opens them after reading.
 
+mod policies;
+mod settings;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lamina_types::model::FunctionRecord;
+use lamina_types::model::{AliasRecord, FunctionRecord, VersionRecord};
 
+pub use policies::{LATEST, PolicyChange, PolicyStore, StoredStatement};
+pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
 
 /// Errors of the metadata store.
@@ -22,6 +26,10 @@ pub enum StoreError {
     NotFound { name: String },
     #[error("revision of function {name} changed concurrently")]
     RevisionMismatch { name: String },
+    #[error("policy of function {name} already has statement {sid}")]
+    StatementExists { name: String, sid: String },
+    #[error("policy of function {name} has no statement {sid}")]
+    StatementNotFound { name: String, sid: String },
     #[error("failed to open database {path}")]
     Open {
         path: String,
@@ -70,7 +78,7 @@ pub struct CodeUsage {
 
 /// Metadata persistence. Every mutation is atomic; updates are compare-and-swap on `RevisionId`.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: PolicyStore + SettingsStore + Send + Sync {
     /// Inserts a new function; `AlreadyExists` if the name is taken.
     async fn create_function(&self, rec: &FunctionRecord) -> Result<(), StoreError>;
     async fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError>;
@@ -91,6 +99,53 @@ pub trait Store: Send + Sync {
     async fn code_usage(&self) -> Result<CodeUsage, StoreError>;
     /// How many functions use the code blob `sha256_hex`.
     async fn code_references(&self, sha256_hex: &str) -> Result<u64, StoreError>;
+    /// Publishes `$LATEST` as the next version (with revision `new_revision`) if its revision
+    /// is still `expected_revision`.
+    async fn publish_version(
+        &self,
+        name: &str,
+        expected_revision: &str,
+        description: Option<&str>,
+        new_revision: &str,
+    ) -> Result<VersionRecord, StoreError>;
+    async fn get_version(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError>;
+    /// The highest published version that still exists.
+    async fn latest_version(&self, name: &str) -> Result<Option<VersionRecord>, StoreError>;
+    /// Versions in number order, after `after`.
+    async fn list_versions(
+        &self,
+        name: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>, StoreError>;
+    async fn delete_version(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError>;
+    /// Creates an alias (`expected_revision` None: `AlreadyExists` if taken) or replaces it
+    /// (compare-and-swap on its revision).
+    async fn put_alias(
+        &self,
+        alias: &AliasRecord,
+        expected_revision: Option<&str>,
+    ) -> Result<(), StoreError>;
+    async fn get_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError>;
+    /// A function's aliases in name order.
+    async fn list_aliases(&self, function: &str) -> Result<Vec<AliasRecord>, StoreError>;
+    async fn delete_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError>;
     /// Names of functions whose creation or update has not finished (to resume after a restart).
     async fn unsettled_functions(&self) -> Result<Vec<String>, StoreError>;
 }

@@ -5,13 +5,20 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use lamina_types::model::{FunctionConfig, FunctionRecord, State, UpdateStatus};
+use lamina_types::model::{
+    AliasRecord, FunctionConfig, FunctionRecord, State, UpdateStatus, VersionRecord,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{CodeUsage, Sealer, Store, StoreError};
 
 /// Migrations in order; each is applied once and recorded in `schema_migrations`.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_functions.sql"))];
+mod versions;
+
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_functions.sql")),
+    (2, include_str!("../migrations/0002_versions_aliases.sql")),
+];
 
 const FUNCTION_COLUMNS: &str = "name, config, environment, code_sha256, code_size, revision_id, \
      last_modified, state, last_update_status, tags";
@@ -345,6 +352,11 @@ impl Store for SqliteStore {
                 .optional()?;
             let Some(raw) = raw else { return Ok(None) };
             tx.execute("DELETE FROM functions WHERE name = ?1", [&name])?;
+            tx.execute("DELETE FROM function_versions WHERE name = ?1", [&name])?;
+            tx.execute(
+                "DELETE FROM function_aliases WHERE function_name = ?1",
+                [&name],
+            )?;
             tx.commit()?;
             decode(raw, sealer).map(Some)
         })
@@ -354,7 +366,9 @@ impl Store for SqliteStore {
     async fn code_usage(&self) -> Result<CodeUsage, StoreError> {
         self.with_conn(|conn, _| {
             let (count, total): (i64, i64) = conn.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(code_size), 0) FROM functions",
+                "SELECT (SELECT COUNT(*) FROM functions), \
+                 (SELECT COALESCE(SUM(code_size), 0) FROM functions) + \
+                 (SELECT COALESCE(SUM(code_size), 0) FROM function_versions)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -370,13 +384,111 @@ impl Store for SqliteStore {
         let sha = sha256_hex.to_owned();
         self.with_conn(move |conn, _| {
             let n: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM functions WHERE code_sha256 = ?1",
+                "SELECT (SELECT COUNT(*) FROM functions WHERE code_sha256 = ?1) + \
+                 (SELECT COUNT(*) FROM function_versions WHERE code_sha256 = ?1)",
                 [&sha],
                 |r| r.get(0),
             )?;
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
+    }
+
+    async fn publish_version(
+        &self,
+        name: &str,
+        expected_revision: &str,
+        description: Option<&str>,
+        new_revision: &str,
+    ) -> Result<VersionRecord, StoreError> {
+        let (name, rev) = (name.to_owned(), expected_revision.to_owned());
+        let description = description.map(str::to_owned);
+        let new_revision = new_revision.to_owned();
+        self.with_conn(move |conn, sealer| {
+            versions::publish(
+                conn,
+                sealer,
+                &name,
+                &rev,
+                description.as_deref(),
+                &new_revision,
+            )
+        })
+        .await
+    }
+
+    async fn get_version(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, sealer| versions::get(conn, sealer, &name, version))
+            .await
+    }
+
+    async fn latest_version(&self, name: &str) -> Result<Option<VersionRecord>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, sealer| versions::latest(conn, sealer, &name))
+            .await
+    }
+
+    async fn list_versions(
+        &self,
+        name: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, sealer| versions::list(conn, sealer, &name, after, limit))
+            .await
+    }
+
+    async fn delete_version(
+        &self,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, sealer| versions::delete(conn, sealer, &name, version))
+            .await
+    }
+
+    async fn put_alias(
+        &self,
+        alias: &AliasRecord,
+        expected_revision: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let alias = alias.clone();
+        let expected = expected_revision.map(str::to_owned);
+        self.with_conn(move |conn, _| versions::put_alias(conn, &alias, expected.as_deref()))
+            .await
+    }
+
+    async fn get_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError> {
+        let (f, n) = (function.to_owned(), name.to_owned());
+        self.with_conn(move |conn, _| versions::get_alias(conn, &f, &n))
+            .await
+    }
+
+    async fn list_aliases(&self, function: &str) -> Result<Vec<AliasRecord>, StoreError> {
+        let f = function.to_owned();
+        self.with_conn(move |conn, _| versions::list_aliases(conn, &f))
+            .await
+    }
+
+    async fn delete_alias(
+        &self,
+        function: &str,
+        name: &str,
+    ) -> Result<Option<AliasRecord>, StoreError> {
+        let (f, n) = (function.to_owned(), name.to_owned());
+        self.with_conn(move |conn, _| versions::delete_alias(conn, &f, &n))
+            .await
     }
 
     async fn unsettled_functions(&self) -> Result<Vec<String>, StoreError> {

@@ -248,3 +248,24 @@ pub struct SnapStartResponse {
 pub struct RuntimeVersionConfig {
     pub runtime_version_arn: String,
 }
+
+/// A published, immutable version of a function: a snapshot of `$LATEST` at publish time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub version: u64,
+    pub function: FunctionRecord,
+}
+
+/// An alias: a name for a version, optionally sending a share of invocations to a second one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub function_name: String,
+    pub name: String,
+    pub function_version: String,
+    pub description: String,
+    /// Additional version and the share of invocations it gets (0.0 to 1.0).
+    pub routing: BTreeMap<String, f64>,
+    /// Whether the caller gave `RoutingConfig` (AWS echoes it back only then).
+    pub has_routing: bool,
+    pub revision_id: String,
+}

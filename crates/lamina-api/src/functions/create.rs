@@ -36,11 +36,7 @@ pub async fn create_function(
     }
     let name = fref.name;
     let new = validate::create(req, &name, &state.config.limits)?;
-    if new.publish {
-        return Err(ApiError::invalid(
-            "Publish is not supported by this Lamina yet: create the function without Publish.",
-        ));
-    }
+    let publish = new.publish;
     if state.store.get_function(&name).await?.is_some() {
         return Err(already_exists(&name));
     }
@@ -72,10 +68,18 @@ pub async fn create_function(
     }
     drop(_guard);
     tracing::info!(function = %name, code_sha256 = %rec.code_sha256_hex, "function created");
+    let version = if publish {
+        super::versions::publish(&state, &rec, None)
+            .await?
+            .0
+            .to_string()
+    } else {
+        "$LATEST".to_owned()
+    };
     code::spawn_settle(state.clone(), name);
     Ok((
         StatusCode::CREATED,
-        Json(configuration(&state, &rec, None, View::Full)),
+        Json(configuration(&state, &rec, None, &version, View::Full)),
     ))
 }
 

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use lamina_types::arn::NameUse;
 
 use super::get::QualifierQuery;
+use super::resolve::version_number;
 use super::{code, function_ref, not_found};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -22,22 +23,58 @@ pub async fn delete_function(
                 "$LATEST version cannot be deleted without deleting the function.",
             ));
         }
-        Some(q) => {
-            // Deleting a version that does not exist is a no-op on AWS, if the function exists.
-            return match state.store.get_function(&fref.name).await? {
-                Some(_) => Ok(StatusCode::NO_CONTENT),
-                None => Err(not_found(&state, &fref.name, Some(q))),
-            };
-        }
+        Some(q) => return delete_version(&state, &fref.name, q).await,
         None => {}
     }
+    let versions = state.store.list_versions(&fref.name, 0, usize::MAX).await?;
     let guard = state.code_lock.lock().await;
     let Some(deleted) = state.store.delete_function(&fref.name).await? else {
         return Err(not_found(&state, &fref.name, None));
     };
-    code::collect_if_unreferenced(&state, &deleted.code_sha256_hex).await?;
+    let mut blobs: Vec<&str> = versions
+        .iter()
+        .map(|v| v.function.code_sha256_hex.as_str())
+        .chain([deleted.code_sha256_hex.as_str()])
+        .collect();
+    blobs.sort_unstable();
+    blobs.dedup();
+    for sha in blobs {
+        code::collect_if_unreferenced(&state, sha).await?;
+    }
     drop(guard);
-    state.engine.retire(&fref.name).await;
+    state.engine.retire(&format!("{}:", fref.name)).await;
     tracing::info!(function = %fref.name, "function deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DeleteFunction` with a version qualifier. Deleting a version that does not exist is a
+/// no-op on AWS, if the function exists; a version an alias uses cannot be deleted.
+async fn delete_version(state: &AppState, name: &str, qualifier: &str) -> ApiResult<StatusCode> {
+    if state.store.get_function(name).await?.is_none() {
+        return Err(not_found(state, name, Some(qualifier)));
+    }
+    let Some(version) = version_number(qualifier) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let users: Vec<String> = state
+        .store
+        .list_aliases(name)
+        .await?
+        .into_iter()
+        .filter(|a| a.function_version == qualifier || a.routing.contains_key(qualifier))
+        .map(|a| a.name)
+        .collect();
+    if !users.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "Unable to delete version because the following aliases reference it: [{}]",
+            users.join(", ")
+        )));
+    }
+    let guard = state.code_lock.lock().await;
+    if let Some(deleted) = state.store.delete_version(name, version).await? {
+        code::collect_if_unreferenced(state, &deleted.function.code_sha256_hex).await?;
+    }
+    drop(guard);
+    state.engine.retire(&format!("{name}:{version}:")).await;
     Ok(StatusCode::NO_CONTENT)
 }

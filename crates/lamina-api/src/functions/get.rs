@@ -5,11 +5,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use lamina_types::arn::NameUse;
-use lamina_types::model::{FunctionConfiguration, FunctionRecord};
+use lamina_types::model::FunctionConfiguration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{View, code, configuration, function_ref, not_found};
+use super::resolve::Resolved;
+use super::{View, code, configuration, function_ref};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -19,20 +20,11 @@ pub struct QualifierQuery {
     pub qualifier: Option<String>,
 }
 
-/// Resolves a readable function and qualifier. Only `$LATEST` exists until versions land.
-async fn resolve(
-    state: &AppState,
-    raw: &str,
-    query: &QualifierQuery,
-) -> ApiResult<(FunctionRecord, Option<String>)> {
+/// Resolves a readable function and qualifier.
+async fn resolve(state: &AppState, raw: &str, query: &QualifierQuery) -> ApiResult<Resolved> {
     let fref = function_ref(state, raw, NameUse::Read)?
         .with_query_qualifier(query.qualifier.as_deref())?;
-    let rec = state.store.get_function(&fref.name).await?;
-    match (rec, fref.qualifier) {
-        (Some(rec), None) => Ok((rec, None)),
-        (Some(rec), Some(q)) if q == "$LATEST" => Ok((rec, Some(q))),
-        (_, q) => Err(not_found(state, &fref.name, q.as_deref())),
-    }
+    super::resolve::resolve(state, &fref).await
 }
 
 pub async fn get_function(
@@ -41,15 +33,16 @@ pub async fn get_function(
     Query(query): Query<QualifierQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let (rec, qualifier) = resolve(&state, &name, &query).await?;
+    let r = resolve(&state, &name, &query).await?;
+    let rec = &r.record;
     let mut body = json!({
-        "Configuration": configuration(&state, &rec, qualifier.as_deref(), View::Full),
+        "Configuration": configuration(&state, rec, r.qualifier.as_deref(), &r.version, View::Full),
         "Code": {
             "RepositoryType": "S3",
             "Location": code::location(&state, &headers, &rec.code_sha256_hex),
         },
     });
-    if !rec.tags.is_empty() {
+    if r.qualifier.is_none() && !rec.tags.is_empty() {
         body["Tags"] = json!(rec.tags);
     }
     Ok(Json(body))
@@ -60,11 +53,12 @@ pub async fn get_function_configuration(
     Path(name): Path<String>,
     Query(query): Query<QualifierQuery>,
 ) -> ApiResult<Json<FunctionConfiguration>> {
-    let (rec, qualifier) = resolve(&state, &name, &query).await?;
+    let r = resolve(&state, &name, &query).await?;
     Ok(Json(configuration(
         &state,
-        &rec,
-        qualifier.as_deref(),
+        &r.record,
+        r.qualifier.as_deref(),
+        &r.version,
         View::Full,
     )))
 }

@@ -14,6 +14,7 @@ use lamina_types::model::{FunctionRecord, State as FnState};
 use sha2::{Digest, Sha256};
 
 use super::get::QualifierQuery;
+use super::resolve::{Resolved, load_version, resolve};
 use super::{arn, code, function_ref, not_found, runtime_version_arn};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -62,7 +63,7 @@ fn snapshot(state: &AppState, rec: &FunctionRecord, version: &str) -> FunctionSn
         environment: rec.environment.clone(),
         code_dir: code::unpacked_dir(&state.code_cache, &rec.code_sha256_hex),
         runtime_version_arn: runtime_version_arn(&state.config.region, &rec.config.runtime),
-        key: format!("{}:{}", rec.name, hex::encode(h.finalize())),
+        key: format!("{}:{version}:{}", rec.name, hex::encode(h.finalize())),
     }
 }
 
@@ -87,16 +88,13 @@ pub async fn invoke(
     if !["None", "Tail"].contains(&log_type) {
         return Err(enum_error(log_type, "logType", "None, Tail"));
     }
-    let qualifier = fref
-        .qualifier
-        .clone()
-        .unwrap_or_else(|| "$LATEST".to_owned());
-    let Some(rec) = state.store.get_function(&fref.name).await? else {
-        return Err(not_found(&state, &fref.name, Some(&qualifier)));
+    let target = match resolve(&state, &fref).await {
+        Err(ApiError::User(UserError::NotFound(_))) if fref.qualifier.is_none() => {
+            return Err(not_found(&state, &fref.name, Some("$LATEST")));
+        }
+        other => other?,
     };
-    if qualifier != "$LATEST" {
-        return Err(not_found(&state, &fref.name, Some(&qualifier)));
-    }
+    let (rec, version) = route(&state, target).await?;
     match rec.state {
         FnState::Active => {}
         other => {
@@ -136,7 +134,7 @@ pub async fn invoke(
         invoked_arn.push_str(q);
     }
     let request = InvokeRequest {
-        function: Arc::new(snapshot(&state, &rec, "$LATEST")),
+        function: Arc::new(snapshot(&state, &rec, &version)),
         payload,
         invoked_function_arn: invoked_arn,
         client_context,
@@ -168,6 +166,19 @@ pub async fn invoke(
         put("x-amz-log-result", log);
     }
     Ok(response)
+}
+
+/// The record and version an invocation runs: an alias with `AdditionalVersionWeights` sends
+/// that share of invocations to its second version.
+async fn route(state: &AppState, target: Resolved) -> ApiResult<(FunctionRecord, String)> {
+    if let Some(alias) = &target.alias
+        && let Some((version, weight)) = alias.routing.iter().next()
+        && rand::random::<f64>() < *weight
+        && let Some(rec) = load_version(state, &alias.function_name, version).await?
+    {
+        return Ok((rec, version.clone()));
+    }
+    Ok((target.record, target.version))
 }
 
 /// Decodes `X-Amz-Client-Context` (base64 JSON) into the JSON text the runtime receives.

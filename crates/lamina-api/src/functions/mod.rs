@@ -1,13 +1,16 @@
 //! The function operations, one file each, and what they share: name resolution, the
 //! AWS view of a function, and request-body parsing.
 
+pub mod aliases;
 pub mod code;
 pub mod create;
 pub mod delete;
 pub mod get;
 pub mod invoke;
 pub mod list;
+pub mod resolve;
 pub mod update;
+pub mod versions;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -113,11 +116,13 @@ pub enum View {
     List,
 }
 
-/// The AWS `FunctionConfiguration` of a record. `qualifier` selects the qualified ARN form.
+/// The AWS `FunctionConfiguration` of a record. `qualifier` selects the qualified ARN form;
+/// `version` is `$LATEST` or the published version the record is.
 pub fn configuration(
     state: &AppState,
     rec: &FunctionRecord,
     qualifier: Option<&str>,
+    version: &str,
     view: View,
 ) -> FunctionConfiguration {
     let c = &rec.config;
@@ -163,7 +168,7 @@ pub fn configuration(
         memory_size: c.memory_size,
         last_modified: rec.last_modified.clone(),
         code_sha256: code_sha256_b64(&rec.code_sha256_hex),
-        version: "$LATEST".to_owned(),
+        version: version.to_owned(),
         environment: c.has_environment.then(|| lamina_types::model::Environment {
             variables: Some(rec.environment.clone()),
         }),

@@ -73,18 +73,19 @@ pub async fn update_function_code(
         req.zip_file.as_deref().unwrap_or_default(),
         &state.config.limits,
     )?;
-    if req.publish == Some(true) {
-        return Err(ApiError::invalid(
-            "Publish is not supported by this Lamina yet: update the code without Publish.",
-        ));
-    }
     if req.dry_run == Some(true) {
         let checked =
             lamina_blobs::zipsafe::inspect(&zip, state.config.limits.code_unzipped_max_bytes);
         if checked.is_err() {
             return Err(ApiError::User(validate::unzip_error()));
         }
-        return Ok(Json(configuration(&state, &current, None, View::Full)));
+        return Ok(Json(configuration(
+            &state,
+            &current,
+            None,
+            "$LATEST",
+            View::Full,
+        )));
     }
     check_settled(&state, &current)?;
 
@@ -103,9 +104,26 @@ pub async fn update_function_code(
     }
     drop(guard);
     saved?;
-    state.engine.retire(&next.name).await;
+    state
+        .engine
+        .retire(&format!("{}:$LATEST:", next.name))
+        .await;
+    let version = if req.publish == Some(true) {
+        super::versions::publish(&state, &next, None)
+            .await?
+            .0
+            .to_string()
+    } else {
+        "$LATEST".to_owned()
+    };
     code::spawn_settle(state.clone(), next.name.clone());
-    Ok(Json(configuration(&state, &next, None, View::Full)))
+    Ok(Json(configuration(
+        &state,
+        &next,
+        None,
+        &version,
+        View::Full,
+    )))
 }
 
 pub async fn update_function_configuration(
@@ -123,7 +141,16 @@ pub async fn update_function_configuration(
     next.config = config;
     next.environment = environment;
     save(&state, &current, &next).await?;
-    state.engine.retire(&next.name).await;
+    state
+        .engine
+        .retire(&format!("{}:$LATEST:", next.name))
+        .await;
     code::spawn_settle(state.clone(), next.name.clone());
-    Ok(Json(configuration(&state, &next, None, View::Full)))
+    Ok(Json(configuration(
+        &state,
+        &next,
+        None,
+        "$LATEST",
+        View::Full,
+    )))
 }

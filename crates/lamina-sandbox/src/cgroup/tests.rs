@@ -87,6 +87,7 @@ fn spec(memory_mb: u64, boost: bool) -> crate::SandboxSpec {
         gid: 1,
         hostname: "h".into(),
         runtime_api_port: 9001,
+        network: crate::NetworkMode::Egress,
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! Steps (A = jail process, B = init, C = runtime):
 //! 1. A reads the [`JailRequest`] from its stdin (the control socket).
-//! 2. A unshares mount, PID, IPC, UTS, network and cgroup namespaces, sets the
-//!    host name, brings `lo` up, binds the Runtime API listener and sends it
-//!    to the parent.
+//! 2. A opens a netlink socket in the host's network namespace (egress only),
+//!    unshares mount, PID, IPC, UTS, network and cgroup namespaces, sets the
+//!    host name, brings `lo` up, creates the veth pair and configures both
+//!    ends ([`net`]; egress only), binds the Runtime API listener and sends
+//!    it to the parent.
 //! 3. A forks B (pid 1 of the new PID namespace). B builds the new root
 //!    ([`mount`]), `pivot_root`s, and forks C.
 //! 4. C drops privileges ([`identity`]), installs the seccomp filter
@@ -15,6 +17,7 @@ mod identity;
 mod init;
 mod loopdev;
 mod mount;
+mod net;
 mod ns;
 mod seccomp;
 
@@ -94,7 +97,8 @@ pub fn jail_main() -> ! {
 
 fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
     ensure_single_threaded()?;
-    let spec = read_request(ctl)?.spec;
+    let req = read_request(ctl)?;
+    let spec = req.spec;
     spec.validate()
         .map_err(|e| JailError::msg("validate spec", e.to_string()))?;
     // The jail and init must survive an OOM in the environment so they can
@@ -109,9 +113,16 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
         .map_err(|e| JailError::io("open /dev/null", e))?
         .into();
 
+    let host_netlink = match &req.network {
+        Some(_) => Some(net::open_host_netlink()?),
+        None => None,
+    };
     ns::unshare_all()?;
     ns::set_hostname(&spec.hostname)?;
     ns::loopback_up()?;
+    if let (Some(host), Some(n)) = (host_netlink, &req.network) {
+        net::setup(host, n)?;
+    }
     let listener = ns::bind_runtime_api(spec.runtime_api_port)?;
     send(ctl, &JailMessage::Listener, Some(listener.as_raw_fd()))
         .map_err(|e| JailError::io("send Runtime API listener", e))?;
@@ -127,7 +138,12 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
     match unsafe { fork() }.map_err(|e| JailError::sys("fork init", e))? {
         ForkResult::Child => {
             drop(status_r);
-            match run_init(ctl, &spec, status_w, devnull.as_fd()) {
+            let etc = req
+                .network
+                .as_ref()
+                .map(mount::NetEtc::for_env)
+                .unwrap_or_default();
+            match run_init(ctl, &spec, &etc, status_w, devnull.as_fd()) {
                 Ok(never) => match never {},
                 Err(e) => {
                     let _ = send(ctl, &e.into_message(), None);
@@ -149,13 +165,14 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
 fn run_init(
     ctl: RawFd,
     spec: &SandboxSpec,
+    etc: &mount::NetEtc,
     status_w: OwnedFd,
     devnull: BorrowedFd<'_>,
 ) -> Result<std::convert::Infallible, JailError> {
     init::die_with_parent()?;
     let root = Path::new(JAIL_ROOT_MOUNTPOINT);
     mount::prepare_root(root)?;
-    let ops = mount::plan(spec, &mount::host_kind);
+    let ops = mount::plan_with(spec, etc, &mount::host_kind);
     mount::apply(root, &ops)?;
     mount::pivot(root)?;
 

@@ -116,8 +116,40 @@ pub(crate) enum MountOp {
     RemountRo { target: PathBuf },
 }
 
+/// What egress adds to the generated `/etc`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct NetEtc {
+    /// Generated `/etc/resolv.conf` (instead of binding the host's).
+    pub resolv_conf: Option<String>,
+    /// Extra `/etc/hosts` entries.
+    pub hosts: Vec<(std::net::Ipv4Addr, String)>,
+}
+
+impl NetEtc {
+    /// For an environment with egress: the host's resolver configuration made
+    /// usable from the environment, and its gateway as [`crate::network::HOST_ALIAS`].
+    pub(crate) fn for_env(net: &crate::network::EnvNetwork) -> Self {
+        let host = fs::read_to_string("/etc/resolv.conf").ok();
+        let upstream = fs::read_to_string("/run/systemd/resolve/resolv.conf").ok();
+        Self {
+            resolv_conf: host.map(|h| crate::network::sandbox_resolv_conf(&h, upstream.as_deref())),
+            hosts: vec![(net.host_addr, crate::network::HOST_ALIAS.into())],
+        }
+    }
+}
+
 /// The root-building plan for `spec`. `kind` looks up host paths (faked in tests).
+#[cfg(test)]
 pub(crate) fn plan(spec: &SandboxSpec, kind: &dyn Fn(&Path) -> HostKind) -> Vec<MountOp> {
+    plan_with(spec, &NetEtc::default(), kind)
+}
+
+/// The root-building plan for `spec` with the network's `/etc` additions.
+pub(crate) fn plan_with(
+    spec: &SandboxSpec,
+    net: &NetEtc,
+    kind: &dyn Fn(&Path) -> HostKind,
+) -> Vec<MountOp> {
     use MountOp::*;
     let p = |s: &str| PathBuf::from(s);
     let mut ops = Vec::new();
@@ -153,6 +185,9 @@ pub(crate) fn plan(spec: &SandboxSpec, kind: &dyn Fn(&Path) -> HostKind) -> Vec<
         noexec: true,
     });
     for name in ETC_ENTRIES {
+        if *name == "resolv.conf" && net.resolv_conf.is_some() {
+            continue;
+        }
         let host = Path::new("/etc").join(name);
         match kind(&host) {
             HostKind::Dir => {
@@ -178,7 +213,7 @@ pub(crate) fn plan(spec: &SandboxSpec, kind: &dyn Fn(&Path) -> HostKind) -> Vec<
             HostKind::Missing => {}
         }
     }
-    for (name, contents) in generated_etc(spec) {
+    for (name, contents) in generated_etc(spec, net) {
         ops.push(WriteFile {
             target: Path::new("/etc").join(name),
             contents,
@@ -278,9 +313,13 @@ pub(crate) fn plan(spec: &SandboxSpec, kind: &dyn Fn(&Path) -> HostKind) -> Vec<
 }
 
 /// The generated `/etc` files: `passwd`/`group` naming the sandbox user, hosts and hostname.
-fn generated_etc(spec: &SandboxSpec) -> Vec<(&'static str, String)> {
+fn generated_etc(spec: &SandboxSpec, net: &NetEtc) -> Vec<(&'static str, String)> {
     let (uid, gid, host) = (spec.uid, spec.gid, &spec.hostname);
-    vec![
+    let mut hosts = format!("127.0.0.1\tlocalhost {host}\n::1\tlocalhost ip6-localhost\n");
+    for (addr, name) in &net.hosts {
+        hosts.push_str(&format!("{addr}\t{name}\n"));
+    }
+    let mut files = vec![
         (
             "passwd",
             format!(
@@ -289,11 +328,12 @@ fn generated_etc(spec: &SandboxSpec) -> Vec<(&'static str, String)> {
         ),
         ("group", format!("root:x:0:\nsbx_user{uid}:x:{gid}:\n")),
         ("hostname", format!("{host}\n")),
-        (
-            "hosts",
-            format!("127.0.0.1\tlocalhost {host}\n::1\tlocalhost ip6-localhost\n"),
-        ),
-    ]
+        ("hosts", hosts),
+    ];
+    if let Some(r) = &net.resolv_conf {
+        files.push(("resolv.conf", r.clone()));
+    }
+    files
 }
 
 /// Resolves a sandbox path under the new root.

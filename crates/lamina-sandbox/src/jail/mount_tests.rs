@@ -173,3 +173,32 @@ fn targets_resolve_under_the_new_root() {
         PathBuf::from("/run/r/")
     );
 }
+
+#[test]
+fn egress_generates_resolv_conf_and_names_the_host() {
+    let net = NetEtc {
+        resolv_conf: Some("nameserver 192.0.2.53\n".into()),
+        hosts: vec![(std::net::Ipv4Addr::new(10, 213, 0, 1), "lamina-host".into())],
+    };
+    let ops = plan_with(&spec(), &net, &host);
+    assert!(!ops.iter().any(
+        |op| matches!(op, MountOp::BindRo { target, .. } if target == Path::new("/etc/resolv.conf"))
+    ));
+    let file = |name: &str| {
+        ops.iter()
+            .find_map(|op| match op {
+                MountOp::WriteFile {
+                    target, contents, ..
+                } if target == Path::new(name) => Some(contents.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name} not generated"))
+    };
+    assert_eq!(file("/etc/resolv.conf"), "nameserver 192.0.2.53\n");
+    assert!(file("/etc/hosts").ends_with("10.213.0.1\tlamina-host\n"));
+    // Loopback only: the host's file is bound, and no lamina-host.
+    let ops = plan(&spec(), &host);
+    assert!(ops.iter().any(
+        |op| matches!(op, MountOp::BindRo { target, .. } if target == Path::new("/etc/resolv.conf"))
+    ));
+}

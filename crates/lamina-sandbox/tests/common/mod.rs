@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use lamina_sandbox::{CgroupRoot, Sandbox, SandboxSpec, cpu_millicores_for_memory};
+use lamina_sandbox::{CgroupRoot, NetworkMode, Sandbox, SandboxSpec, cpu_millicores_for_memory};
 
 pub const JAIL: &str = env!("CARGO_BIN_EXE_lamina-jail-test");
 pub const UID: u32 = 1051;
@@ -88,6 +88,7 @@ pub fn spec(dirs: &Dirs, tag: &str, script: &str) -> SandboxSpec {
         gid: GID,
         hostname: "lamina-test".into(),
         runtime_api_port: 9001,
+        network: NetworkMode::Egress,
     }
 }
 

@@ -8,3 +8,4 @@ mod harness;
 mod invoke;
 mod storage;
 mod validation;
+mod versions;

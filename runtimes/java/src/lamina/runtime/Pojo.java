@@ -335,16 +335,24 @@ public final class Pojo {
             throw new IllegalArgumentException(e);
         }
         Map<String, Method> setters = new HashMap<>();
+        Map<String, Method> settersLower = new HashMap<>();
         for (Method m : c.getMethods()) {
             String n = m.getName();
             if (!Modifier.isStatic(m.getModifiers()) && n.startsWith("set") && n.length() > 3
                     && m.getParameterCount() == 1 && !m.isBridge()) {
                 setters.putIfAbsent(Json.decapitalize(n.substring(3)), m);
+                settersLower.putIfAbsent(n.substring(3).toLowerCase(java.util.Locale.ROOT), m);
             }
         }
         for (Map.Entry<String, Object> e : json.entrySet()) {
             try {
                 Method setter = setters.get(e.getKey());
+                if (setter == null) {
+                    // AWS's serializer maps event JSON like "Records" or
+                    // "eventSourceARN" onto aws-lambda-java-events beans with
+                    // mixins; a case-insensitive match covers those names.
+                    setter = settersLower.get(e.getKey().toLowerCase(java.util.Locale.ROOT));
+                }
                 if (setter != null) {
                     setter.invoke(bean, convert(e.getValue(), setter.getGenericParameterTypes()[0]));
                     continue;

@@ -10,6 +10,9 @@ with LAMBDA_TASK_ROOT / LAMBDA_RUNTIME_DIR pointing at temporary directories.
 import json
 import os
 import queue
+import shutil
+import sys
+import textwrap
 import subprocess
 import threading
 import time
@@ -17,6 +20,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RUNTIMES_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NODE = shutil.which("node")
+JAVA = shutil.which("java")
+JAVAC = shutil.which("javac")
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:test-fn"
 
 
@@ -208,3 +214,27 @@ class ShimProcess:
             self.proc.kill()
         self.proc.wait(timeout=10)
         self.api.close()
+
+
+def write_tree(root, files):
+    for rel, content in files.items():
+        path = os.path.join(str(root), rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(path, mode) as f:
+            f.write(content if isinstance(content, bytes) else textwrap.dedent(content).lstrip("\n"))
+
+
+def python_cmd():
+    return [sys.executable if os.path.basename(sys.executable).startswith("python") else "python3",
+            os.path.join(RUNTIMES_DIR, "python", "bootstrap.py")]
+
+
+def compile_java(task_dir, runtime_jar, sources):
+    """Compile user sources (dict path -> code) into task_dir (like a ZIP's classes)."""
+    src_dir = os.path.join(str(task_dir), "..", "src")
+    write_tree(src_dir, sources)
+    files = [os.path.join(src_dir, rel) for rel in sources]
+    subprocess.run(
+        ["javac", "--release", "17", "-cp", str(runtime_jar), "-d", str(task_dir)] + files, check=True
+    )
