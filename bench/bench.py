@@ -281,8 +281,11 @@ def warm_suite(o, lg, floor, srv, fns, results):
     for c in o.concurrency:
         for key in ("account", "rust", "python"):
             url, args = targets[key]
+            # The warm-up (discarded) grows with c: the first run at a concurrency starts up to
+            # c new environments, cold starts that must not count as warm figures.
+            warm = max(o.warmup_secs, 0.2 * c)
             r = lg.run("thr", url, args + ["-c", str(c), "-d", str(o.duration),
-                                           "--warmup-secs", str(o.warmup_secs)])
+                                           "--warmup-secs", str(warm)])
             results.setdefault(("thr", key, c), []).append(r)
             log("  thr %-8s c=%-3d %8.0f/s  p50 %8.1f us  p99 %8.1f us" % (
                 key, c, r["rps"], r["p50_us"], r["p99_us"]))
@@ -415,7 +418,7 @@ def run_peer(o, lg, out_dir):
             log("  cargo-lambda(--concurrency %d) seq p50 %.1f us p99 %.1f us" % (inst, r["p50_us"], r["p99_us"]))
             for c in o.concurrency:
                 r = lg.run("thr", url, args + ["-c", str(c), "-d", str(o.duration),
-                                               "--warmup-secs", str(o.warmup_secs)])
+                                               "--warmup-secs", str(max(o.warmup_secs, 0.2 * c))])
                 peer["loadgen"]["thr c%d %d" % (inst, c)] = r
                 log("  cargo-lambda(--concurrency %d) thr c=%d %.0f/s p50 %.1f us" % (inst, c, r["rps"], r["p50_us"]))
         finally:
@@ -429,6 +432,52 @@ def run_peer(o, lg, out_dir):
                     pass
                 w.wait()
     return peer
+
+
+# ---------------------------------------------------------------------------------------------
+# Traces (--trace): where the time goes, from kernel tracepoints (bench/perftrace.py)
+# ---------------------------------------------------------------------------------------------
+def run_traces(o, lg, srv, api, fns, cold_runs=3):
+    import perftrace as tr
+    if not tr.available():
+        log("  ! --trace needs perf and root; skipped")
+        return None
+    out = {"warm": {}, "cold": {}}
+    runtime_comm = {"rust": "bootstrap", "python": "python3"}
+    for kind, fn in fns.items():
+        phases, n = tr.warm_phases(lg.bin, srv.url, fn, runtime_comm[kind])
+        out["warm"][kind] = {"phases_us": phases, "requests": n}
+        log("  traced warm %s: %s" % (kind, phases))
+    for kind, fn in fns.items():
+        runs = []
+        for i in range(cold_runs):
+            def cold_once():
+                api.set_env(fn, {"BENCH_TRACE_RUN": "%d%d" % (i, time.time_ns() % 1000)})
+                api.invoke(fn)
+            runs.append(tr.cold_timeline(cold_once, o.lamina))
+        steps = {}
+        for run in runs:
+            for step, ms in run:
+                steps.setdefault(step, []).append(ms)
+        out["cold"][kind] = [(k, median(v), len(v)) for k, v in
+                             sorted(steps.items(), key=lambda kv: median(kv[1]))]
+    return out
+
+
+def format_traces(t):
+    lines = ["# where the time goes (perf tracepoints; tracing inflates each system call a little)"]
+    for kind, w in t["warm"].items():
+        lines.append("warm invoke, %s echo (median of %d sequential invokes, us):" % (kind, w["requests"]))
+        for k, v in w["phases_us"].items():
+            lines.append("  %-42s %8s" % (k, fmt(v)))
+    for kind, steps in t["cold"].items():
+        lines.append("cold start, %s echo (median ms since the fork of `lamina __jail`; step = "
+                     "since the previous line):" % kind)
+        prev = 0.0
+        for k, v, n in steps:
+            lines.append("  %-36s +%8.2f ms  (step %7.2f)  n=%d" % (k, v, v - prev, n))
+            prev = v
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +507,8 @@ def summarize(o, results, engine, cold, peer, signbench, meta):
     floor50 = med(("seq", "floor", 1), "p50_us")
     acct50, acct99 = med(("seq", "account", 1), "p50_us"), med(("seq", "account", 1), "p99_us")
     dry50 = med(("seq", "dryrun", 1), "p50_us")
-    cl_seq = (peer or {}).get("loadgen", {}).get("seq c1 1")
+    cl_seq = next((peer["loadgen"].get("seq c%d 1" % i) for i in o.peer_instances
+                   if peer and peer.get("loadgen", {}).get("seq c%d 1" % i)), None)
     cl_script = ((peer or {}).get("script") or {}).get("rows", {})
     cl_script_seq = cl_script.get("cargo-lambda-c1 seq 1")
     for kind in ("rust", "python"):
@@ -497,7 +547,7 @@ def summarize(o, results, engine, cold, peer, signbench, meta):
         bare_boot = median([r["bare_bootstrap_imports_ms"] for r in cold])
         pinit = median([r["python"]["init_ms"] for r in cold])
         row("cold start ms, python echo", pc, bare, "bare python3 -c pass", None, "target <= 1.5x")
-        row("cold start ms, python echo ", pc, bare_imp, "bare python3 -c 'import json, http.client'")
+        row("cold start ms, python echo (same)", pc, bare_imp, "bare python3 -c 'import json, http.client'")
         row("  Init Duration ms (sandbox + runtime init)", pinit, bare_boot,
             "bare python3 importing the shim's modules")
         row("  rest ms (cold - Init Duration)", None if pc is None or pinit is None else pc - pinit,
@@ -549,8 +599,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cold-runs", type=int, default=15)
     ap.add_argument("--engine-samples", type=int, default=300)
-    ap.add_argument("--memory", type=int, default=1769,
-                    help="MemorySize of both functions (1769 MB = one vCPU of CPU quota)")
+    ap.add_argument("--memory", type=int, default=1792,
+                    help="MemorySize of both functions (1769 MB = one vCPU of CPU quota; Lamina takes 64 MB steps)")
     ap.add_argument("--memory-budget-mb", type=int, default=65536,
                     help="server's budget, so c=32 gets 32 environments")
     ap.add_argument("--peer", action="store_true", help="also measure cargo-lambda")
@@ -560,6 +610,8 @@ def main():
     ap.add_argument("--peer-instances", default="8",
                     help="cargo lambda watch --concurrency values for the loadgen runs")
     ap.add_argument("--out", default=None, help="results directory")
+    ap.add_argument("--trace", action="store_true",
+                    help="also break a warm invoke and a cold start down with perf tracepoints")
     ap.add_argument("--skip-warm", action="store_true")
     ap.add_argument("--skip-cold", action="store_true")
     o = ap.parse_args()
@@ -581,7 +633,7 @@ def main():
     signbench = json.loads(subprocess.run([o.loadgen, "signbench", "-n", "20000"],
                                           capture_output=True, check=True).stdout)
     srv = floor = None
-    results, engine, cold, peer = {}, {}, [], None
+    results, engine, cold, peer, traces = {}, {}, [], None, None
     try:
         srv = Proc([o.lamina, "server", "--listen", "127.0.0.1:0", "--data-dir", data_dir,
                     "--keep-alive", "10m", "--memory-budget-mb", str(o.memory_budget_mb)],
@@ -612,6 +664,8 @@ def main():
         if not o.skip_cold:
             log("== cold starts (load %s)" % loadavg())
             cold = cold_suite(o, api, fns, o.rust_echo)
+        if o.trace:
+            traces = run_traces(o, lg, srv, api, fns)
     finally:
         if floor:
             floor.stop()
@@ -626,13 +680,15 @@ def main():
             log("  ! cargo-lambda run failed: %r" % e)
     meta += ", load %s at end" % loadavg()
     text, rows = summarize(o, results, engine, cold, peer, signbench, meta)
+    if traces:
+        text += "\n" + format_traces(traces)
     print(text, flush=True)
     with open(os.path.join(out_dir, "summary.txt"), "w") as f:
         f.write(text + "\n")
     with open(os.path.join(out_dir, "raw.json"), "w") as f:
         json.dump({"meta": meta, "signbench": signbench,
                    "warm": {" ".join(map(str, k)): v for k, v in results.items()},
-                   "engine_duration_us": engine, "cold": cold, "peer": peer,
+                   "engine_duration_us": engine, "cold": cold, "peer": peer, "traces": traces,
                    "summary": rows}, f, indent=1, default=str)
     log("results: %s" % out_dir)
 

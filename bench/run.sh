@@ -12,6 +12,7 @@
 #   --skip-warm / --skip-cold
 # Environment: CARGO_TARGET_DIR is honoured for lamina; the bench crates build into
 # <target>/bench. Results (summary.txt, raw.json, lamina.stderr) go to <target>/bench/results/.
+# LAMINA_BIN=/path/to/lamina benchmarks that binary instead of building the work tree.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,14 +34,19 @@ for a in "$@"; do
     fi
 done
 
-step "cargo build --release -p lamina"
-(cd "$repo" && cargo build --release -p lamina --quiet)
+if [[ -n ${LAMINA_BIN:-} ]]; then
+    lamina_bin="$LAMINA_BIN"
+else
+    step "cargo build --release -p lamina"
+    (cd "$repo" && cargo build --release -p lamina --quiet)
+    lamina_bin="$target_dir/release/lamina"
+fi
 step "building bench/loadgen and bench/functions/rust-echo (release, into $bench_target)"
 (cd "$repo/bench/loadgen" && CARGO_TARGET_DIR="$bench_target" cargo build --release --quiet)
 (cd "$repo/bench/functions/rust-echo" && CARGO_TARGET_DIR="$bench_target" cargo build --release --quiet)
 
 exec python3 "$repo/bench/bench.py" \
-    --lamina "$target_dir/release/lamina" \
+    --lamina "$lamina_bin" \
     --loadgen "$bench_target/release/loadgen" \
     --rust-echo "$bench_target/release/bootstrap" \
     --out "$bench_target/results/$(date +%Y%m%dT%H%M%S)" \

@@ -21,6 +21,7 @@ fixture; a test is skipped, naming the reason, only when its toolchain is not on
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -32,10 +33,9 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import pytest
-
 from conftest import REPO_ROOT, ROLE_ARN, LaminaServer, unique_name, wait_active
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "runtimes"
@@ -52,7 +52,7 @@ REPORT_RE = (
     r"Memory Size: {mem} MB\tMax Memory Used: \d+ MB"
 )
 
-# Tools: set to an explicit path by scripts/test's install step, found on PATH otherwise.
+# Why a toolchain can be missing: scripts/test installs the Debian ones only as root.
 APT_TOOLCHAINS_HINT = "scripts/test installs it with apt-get as root (golang-go, mono-mcs, mono-runtime)"
 
 
@@ -236,18 +236,18 @@ def prove_echo_warm_and_error(
     memory: int,
     handler_line: str,
     error: tuple[str, str] | None,
-    payload_of=lambda inv: inv.payload(),
+    decode: Callable[[Invoked], Any] | None = None,
 ) -> tuple[dict, dict]:
     """Cold invoke, warm invoke, then (when `error` is given) a function error and recovery.
 
-    `error` is (errorType, errorMessage) that the runtime reports for {"fail": "on purpose"}.
+    `error` is (errorType, errorMessage) that the runtime reports for {"fail": "on purpose"};
+    `decode` turns a successful payload into the echo object when it is not that directly.
     """
 
     def echo(event: Any, count: int, cold: bool) -> dict:
         inv = invoke(client, name, event)
-        if payload_of is not None:
-            body = payload_of(inv)
-            inv = Invoked(**{**inv.__dict__, "raw": json.dumps(body).encode()})
+        if decode is not None:
+            inv = dataclasses.replace(inv, raw=json.dumps(decode(inv)).encode())
         body = assert_echo(inv, server, name, runtime_label, event, count)
         assert_log_frame(inv, server, memory=memory, cold=cold, handler_line=f"{handler_line} {inv.request_id}")
         return body
@@ -309,7 +309,12 @@ def nodejs_cjs_zip() -> bytes:
 def test_nodejs20_commonjs_async_handler(server: LaminaServer, node_available):
     client, name = deploy(server, nodejs_cjs_zip(), "nodejs20.x", "index.handler")
     first, _ = prove_echo_warm_and_error(
-        server, client, name, runtime_label="nodejs", memory=256, handler_line="nodejs async handler saw request",
+        server,
+        client,
+        name,
+        runtime_label="nodejs",
+        memory=256,
+        handler_line="nodejs async handler saw request",
         error=None,
     )
     assert first["kind"] == "async"
@@ -382,8 +387,20 @@ def java_hello_classes(tmp_path_factory) -> dict[str, bytes]:
     jar = work / "lamina-java-runtime.jar"
     run(["sh", str(RUNTIMES_SRC / "java" / "build.sh"), str(jar)])
     out = work / "classes"
-    run([javac, "--release", "17", "-encoding", "UTF-8", "-cp", str(jar), "-d", str(out),
-         str(FIXTURES / "java" / "example" / "Hello.java")])
+    run(
+        [
+            javac,
+            "--release",
+            "17",
+            "-encoding",
+            "UTF-8",
+            "-cp",
+            str(jar),
+            "-d",
+            str(out),
+            str(FIXTURES / "java" / "example" / "Hello.java"),
+        ]
+    )
     classes = tree(out)
     assert "example/Hello.class" in classes, classes.keys()
     return classes
@@ -392,8 +409,9 @@ def java_hello_classes(tmp_path_factory) -> dict[str, bytes]:
 def test_java17_request_handler(server: LaminaServer, java_hello_classes):
     if not Path("/usr/bin/java").exists():
         pytest.skip("/usr/bin/java is not installed (the java* runtimes run the host's JVM)")
-    client, name = deploy(server, make_package(java_hello_classes), "java17", "example.Hello::handleRequest",
-                          memory=512)
+    client, name = deploy(
+        server, make_package(java_hello_classes), "java17", "example.Hello::handleRequest", memory=512
+    )
 
     def decode_twice(inv: Invoked) -> Any:
         # RequestHandler<Map<String,Object>,String>: the String is serialised as a JSON string.
@@ -409,7 +427,7 @@ def test_java17_request_handler(server: LaminaServer, java_hello_classes):
         memory=512,
         handler_line="java handler saw request",
         error=("java.lang.IllegalStateException", "asked to fail: on purpose"),
-        payload_of=decode_twice,
+        decode=decode_twice,
     )
 
 
@@ -496,8 +514,10 @@ def rust_bootstrap() -> bytes:
     manifest = FIXTURES / "rust-echo" / "Cargo.toml"
     target = rust_fixture_target_dir()
     # scripts/test runs the same command before pytest; here it is a no-op unless sources changed.
-    run([cargo, "build", "--release", "--locked", "--manifest-path", str(manifest), "--target-dir", str(target)],
-        timeout=1800)
+    run(
+        [cargo, "build", "--release", "--locked", "--manifest-path", str(manifest), "--target-dir", str(target)],
+        timeout=1800,
+    )
     return (target / "release" / "bootstrap").read_bytes()
 
 
@@ -531,7 +551,9 @@ def awslambdaric_vendor() -> Path:
         pytest.skip("/usr/bin/python3 is not installed (the bootstrap script runs it)")
     version = subprocess.run(
         [str(SANDBOX_PYTHON), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     requirements = FIXTURES / "awslambdaric" / "requirements.txt"
     key = hashlib.sha256(requirements.read_bytes() + version.encode()).hexdigest()[:16]
@@ -541,10 +563,31 @@ def awslambdaric_vendor() -> Path:
     staging = vendor.with_name(vendor.name + f".tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     abi = "cp" + version.replace(".", "")
-    run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--no-deps", "--target", str(staging), "--only-binary=:all:", "--python-version", version,
-         "--implementation", "cp", "--abi", abi, "--platform", "manylinux2014_x86_64",
-         "-r", str(requirements)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--no-deps",
+            "--target",
+            str(staging),
+            "--only-binary=:all:",
+            "--python-version",
+            version,
+            "--implementation",
+            "cp",
+            "--abi",
+            abi,
+            "--platform",
+            "manylinux2014_x86_64",
+            "-r",
+            str(requirements),
+        ]
+    )
     (staging / ".complete").write_text("ok\n")
     shutil.rmtree(vendor, ignore_errors=True)
     staging.rename(vendor)

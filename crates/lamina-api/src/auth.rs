@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use lamina_types::UserError;
-use secrecy::ExposeSecret;
 
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::sigv4::{self, AuthError};
 use crate::state::AppState;
@@ -105,10 +105,7 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
     let bytes = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX))
         .await
         .map_err(|_| too_large(limit, op))?;
-    let creds = &state.config.credentials;
-    let lookup = |key: &str| {
-        (key == creds.access_key_id).then(|| creds.secret_access_key.expose_secret().to_owned())
-    };
+    let lookup = |key: &str| Caller::lookup(&state.config, key).map(|(_, secret)| secret);
     let verified = sigv4::verify(
         &parts.method,
         &parts.uri,
@@ -129,5 +126,10 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
             state.config.region, verified.region
         ))));
     }
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+    let (caller, _) = Caller::lookup(&state.config, &verified.access_key_id)
+        .ok_or(ApiError::Auth(AuthError::UnknownAccessKey))?;
+    caller.check_operation(&state.config, &parts.method, parts.uri.path())?;
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(caller);
+    Ok(req)
 }

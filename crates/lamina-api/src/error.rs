@@ -22,6 +22,9 @@ pub enum ApiError {
     /// `TooManyRequestsException` (429) with its throttle reason.
     #[error("throttled: {reason}")]
     TooManyRequests { reason: &'static str },
+    /// `ProvisionedConcurrencyConfigNotFoundException` (404).
+    #[error("{0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
     /// `ServiceException` (500) with a message the operator should see.
     #[error("{0}")]
     Service(String),
@@ -112,6 +115,11 @@ impl IntoResponse for ApiError {
                         "CodeStorageExceededException",
                         Body::Modeled("message"),
                     ),
+                    UserError::PolicyLengthExceeded(_) => (
+                        StatusCode::BAD_REQUEST,
+                        "PolicyLengthExceededException",
+                        Body::Modeled("message"),
+                    ),
                 };
                 (status, code, body, u.to_string())
             }
@@ -139,6 +147,12 @@ impl IntoResponse for ApiError {
                 );
                 return response;
             }
+            ApiError::ProvisionedConcurrencyConfigNotFound(m) => (
+                StatusCode::NOT_FOUND,
+                "ProvisionedConcurrencyConfigNotFoundException",
+                Body::Modeled("message"),
+                m.clone(),
+            ),
             ApiError::Service(m) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ServiceException",

@@ -7,14 +7,18 @@ use axum::routing::get;
 
 use crate::error::ApiError;
 use crate::functions::{
-    aliases, code, create, delete, get as get_fn, invoke, list, update, versions,
+    aliases, code, concurrency, create, delete, get as get_fn, invoke, list, update, versions,
 };
+use crate::functions::{policy, settings};
+use crate::layers;
 use crate::state::AppState;
-use crate::{account, admin, auth};
+use crate::{account, admin, auth, tags};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let functions = get(list::list_functions).post(create::create_function);
+    // ListLayers, or GetLayerVersionByArn with `find=LayerVersion`.
+    let layers_root = get(layers::versions::layers_root);
     Router::new()
         .route("/2015-03-31/functions", functions.clone())
         .route("/2015-03-31/functions/", functions)
@@ -49,12 +53,70 @@ pub fn router(state: AppState) -> Router {
                 .delete(aliases::delete_alias),
         )
         .route(
+            "/2017-10-31/functions/{name}/concurrency",
+            axum::routing::put(concurrency::put_function_concurrency)
+                .delete(concurrency::delete_function_concurrency),
+        )
+        .route(
+            "/2019-09-30/functions/{name}/concurrency",
+            get(concurrency::get_function_concurrency),
+        )
+        .route(
+            "/2019-09-30/functions/{name}/provisioned-concurrency",
+            get(concurrency::get_provisioned)
+                .put(concurrency::put_provisioned)
+                .delete(concurrency::delete_provisioned),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/policy",
+            get(policy::get_policy).post(policy::add_permission),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/policy/{sid}",
+            axum::routing::delete(policy::remove_permission),
+        )
+        .route(
+            "/2024-08-31/functions/{name}/recursion-config",
+            get(settings::get_recursion_config).put(settings::put_recursion_config),
+        )
+        .route(
+            "/2021-07-20/functions/{name}/runtime-management-config",
+            get(settings::get_runtime_management_config)
+                .put(settings::put_runtime_management_config),
+        )
+        .route(
+            "/2017-03-31/tags/{resource}",
+            get(tags::list_tags)
+                .post(tags::tag_resource)
+                .delete(tags::untag_resource),
+        )
+        .route(
             "/2016-08-19/account-settings",
             get(account::get_account_settings),
         )
         .route(
             "/2016-08-19/account-settings/",
             get(account::get_account_settings),
+        )
+        .route("/2018-10-31/layers", layers_root.clone())
+        .route("/2018-10-31/layers/", layers_root)
+        .route(
+            "/2018-10-31/layers/{name}/versions",
+            get(layers::versions::list_layer_versions)
+                .post(layers::versions::publish_layer_version),
+        )
+        .route(
+            "/2018-10-31/layers/{name}/versions/{version}",
+            get(layers::versions::get_layer_version).delete(layers::versions::delete_layer_version),
+        )
+        .route(
+            "/2018-10-31/layers/{name}/versions/{version}/policy",
+            get(layers::policy::get_layer_version_policy)
+                .post(layers::policy::add_layer_version_permission),
+        )
+        .route(
+            "/2018-10-31/layers/{name}/versions/{version}/policy/{sid}",
+            axum::routing::delete(layers::policy::remove_layer_version_permission),
         )
         .route("/_lamina/code/{sha256}", get(code::download))
         .route("/_lamina/admin/environments", get(admin::environments))

@@ -15,6 +15,18 @@ pub struct RootCredentials {
     pub secret_access_key: secrecy::SecretString,
 }
 
+/// An identity other than the root, from the config file's `[[principals]]`: it may only
+/// Invoke, and only functions whose resource-based policy allows it.
+#[derive(Clone)]
+pub struct Principal {
+    pub access_key_id: String,
+    pub secret_access_key: secrecy::SecretString,
+    /// e.g. `arn:aws:iam::111122223333:user/alice`.
+    pub arn: String,
+    /// The account in `arn`.
+    pub account_id: String,
+}
+
 /// Server settings the API needs.
 #[derive(Clone)]
 pub struct ApiConfig {
@@ -22,6 +34,8 @@ pub struct ApiConfig {
     pub account_id: String,
     pub limits: Limits,
     pub credentials: RootCredentials,
+    /// Further identities accepted by SigV4 (Invoke only).
+    pub principals: Vec<Principal>,
     /// How long presigned code download URLs stay valid.
     pub presign_expiry_secs: u32,
 }

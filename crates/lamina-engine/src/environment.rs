@@ -63,6 +63,23 @@ pub struct Environment {
     dir: PathBuf,
     /// Set on the first invocation after a cold start (reported once, in its REPORT line).
     init_duration: Option<Duration>,
+    /// The provisioned-concurrency target this environment was started for.
+    provisioned_for: Option<String>,
+}
+
+impl crate::pool::Pooled for Environment {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn memory_mb(&self) -> u64 {
+        u64::from(self.memory_mb)
+    }
+    fn provisioned_for(&self) -> Option<&str> {
+        self.provisioned_for.as_deref()
+    }
+    fn clear_provisioned(&mut self) {
+        self.provisioned_for = None;
+    }
 }
 
 /// Go's names for signals, which AWS's messages use (`signal: killed`).
@@ -86,18 +103,31 @@ fn signal_name(sig: i32) -> String {
 
 impl Environment {
     /// Cold start: builds the sandbox, starts the runtime and waits for its first `/next`.
+    /// With `provisioned_for`, the environment is initialised ahead of any invocation.
     pub async fn start(
         ctx: &EngineCtx,
         function: &FunctionSnapshot,
         request_id: &str,
+        provisioned_for: Option<&str>,
     ) -> Result<Self, StartFailure> {
         let started = Instant::now();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let config = &function.config;
-        let argv = launch::command(config).map_err(|m| StartFailure::Function {
+        let mut argv = launch::command(config).map_err(|m| StartFailure::Function {
             payload: platform_error("Runtime.InvalidRuntime", &m),
             tail: Tail::default(),
         })?;
+        // A custom runtime may come from a layer: AWS runs /opt/bootstrap when the package
+        // has no bootstrap of its own.
+        if argv.first().is_some_and(|a| a == "/var/task/bootstrap")
+            && !function.code_dir.join("bootstrap").exists()
+            && function
+                .opt_dir
+                .as_ref()
+                .is_some_and(|d| d.join("bootstrap").exists())
+        {
+            argv[0] = "/opt/bootstrap".into();
+        }
         if lamina_types::runtime::family(&config.runtime) == lamina_types::runtime::Family::Java
             && !ctx
                 .config
@@ -124,7 +154,11 @@ impl Environment {
                 region: &ctx.config.region,
                 log_group: &config.log_group,
                 log_stream: &stream,
-                initialization_type: "on-demand",
+                initialization_type: if provisioned_for.is_some() {
+                    "provisioned-concurrency"
+                } else {
+                    "on-demand"
+                },
             },
         );
         let dir = ctx.config.work_dir.join(&id);
@@ -133,7 +167,7 @@ impl Environment {
         let spec = SandboxSpec {
             id: format!("env-{id}"),
             code_dir: function.code_dir.clone(),
-            opt_dir: None,
+            opt_dir: function.opt_dir.clone(),
             runtime_dir: Some(ctx.config.runtime_dir.clone()),
             tmp_dir,
             tmp_size_mb: u64::from(config.ephemeral_storage_mb),
@@ -218,12 +252,23 @@ impl Environment {
             sink,
             dir,
             init_duration: None,
+            provisioned_for: provisioned_for.map(str::to_owned),
         };
         match env.await_init(ctx, request_id).await {
             Ok(()) => {
-                env.init_duration = Some(started.elapsed());
+                let init = started.elapsed();
+                if provisioned_for.is_some() {
+                    // Initialised ahead of time: reported on its own, never on an invocation.
+                    env.sink.line(&format!(
+                        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init",
+                        init.as_secs_f64() * 1000.0
+                    ));
+                    env.output.drain().await;
+                    take_tail(&env.sink);
+                } else {
+                    env.init_duration = Some(init);
+                }
                 env.with_sandbox(|s| s.end_init_boost());
-                // The INIT lines belong to the first invocation's tail.
                 Ok(env)
             }
             Err((payload, error_type)) => {

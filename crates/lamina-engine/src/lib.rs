@@ -6,9 +6,10 @@ mod environment;
 pub mod launch;
 pub mod logs;
 mod output;
+mod pool;
 pub mod runtime_api;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,8 @@ use lamina_sandbox::CgroupRoot;
 use lamina_types::model::FunctionConfig;
 
 use environment::{Environment, Outcome, StartFailure};
+pub use pool::Provision;
+use pool::{Acquired, Limits, Pooled, Pools};
 use runtime_api::Invocation;
 
 /// Engine settings.
@@ -54,6 +57,8 @@ pub struct FunctionSnapshot {
     pub environment: BTreeMap<String, String>,
     /// The unpacked code.
     pub code_dir: PathBuf,
+    /// The function's layers merged in order (later layers win), mounted read-only at `/opt`.
+    pub opt_dir: Option<PathBuf>,
     pub runtime_version_arn: String,
     /// Environments are reused only for snapshots with the same key: new code or
     /// configuration never reuses an old environment.
@@ -68,6 +73,8 @@ pub struct InvokeRequest {
     pub client_context: Option<String>,
     pub trace_id: String,
     pub tail: bool,
+    /// The function's reserved concurrency, if it has one.
+    pub reserved_concurrency: Option<u32>,
 }
 
 /// The result the Invoke API returns.
@@ -101,26 +108,11 @@ pub(crate) struct EngineCtx {
     pub cgroups: Arc<CgroupRoot>,
 }
 
-struct Idle {
-    env: Environment,
-    since: Instant,
-}
-
-#[derive(Default)]
-struct Pools {
-    idle: HashMap<String, Vec<Idle>>,
-    /// Invocations running now.
-    in_flight: u32,
-    /// Memory of every live environment, idle or busy.
-    live_memory_mb: u64,
-    live_envs: u32,
-}
-
 /// The engine. Cheap to share (`Arc`).
 pub struct Engine {
     ctx: Option<EngineCtx>,
     unavailable: Option<String>,
-    pools: Mutex<Pools>,
+    pools: Mutex<Pools<Environment>>,
 }
 
 /// Counts of environments, for tests and operators.
@@ -175,51 +167,85 @@ impl Engine {
         engine
     }
 
-    fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
+    fn pools(&self) -> std::sync::MutexGuard<'_, Pools<Environment>> {
         self.pools.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ctx(&self) -> Result<&EngineCtx, InvokeError> {
+        self.ctx
+            .as_ref()
+            .ok_or_else(|| InvokeError::Unavailable(self.unavailable.clone().unwrap_or_default()))
+    }
+
+    fn limits(ctx: &EngineCtx) -> Limits {
+        Limits {
+            concurrency: ctx.config.concurrency_limit,
+            memory_budget_mb: ctx.config.memory_budget_mb,
+        }
     }
 
     pub fn stats(&self) -> EngineStats {
         let p = self.pools();
         EngineStats {
-            live_environments: p.live_envs,
-            idle_environments: p.idle.values().map(|v| v.len() as u32).sum(),
-            in_flight: p.in_flight,
+            live_environments: p.live_envs(),
+            idle_environments: p.idle_envs(),
+            in_flight: p.in_flight(),
         }
+    }
+
+    /// Sets the sum of all functions' reserved concurrency.
+    pub fn set_reserved_total(&self, total: u32) {
+        self.pools().set_reserved_total(total);
     }
 
     /// Runs one synchronous invocation.
     pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
-        let Some(ctx) = &self.ctx else {
-            return Err(InvokeError::Unavailable(
-                self.unavailable.clone().unwrap_or_default(),
-            ));
-        };
+        let ctx = self.ctx()?;
         let function = Arc::clone(&req.function);
         let request_id = uuid::Uuid::new_v4().to_string();
-        let (warm, evicted) = self.acquire(ctx, &function)?;
-        for env in evicted {
-            env.destroy().await;
-        }
-        let mut env = match warm {
-            Some(env) => env,
-            None => match Environment::start(ctx, &function, &request_id).await {
-                Ok(env) => env,
-                Err(failure) => {
-                    self.release_slot(u64::from(function.config.memory_size), true);
-                    return match failure {
-                        StartFailure::Function { payload, tail } => Ok(InvokeResponse {
-                            payload,
-                            content_type: Some("application/json".into()),
-                            function_error: true,
-                            log_result: req.tail.then(|| tail.encode()),
-                            executed_version: function.version.clone(),
-                            request_id,
-                        }),
-                        StartFailure::Platform(e) => Err(InvokeError::Internal(e)),
-                    };
+        let memory = u64::from(function.config.memory_size);
+        let acquired = self.pools().acquire(
+            Self::limits(ctx),
+            &function.key,
+            &function.name,
+            memory,
+            req.reserved_concurrency,
+        );
+        let (slot, acquired) = match acquired {
+            Ok(v) => v,
+            Err(throttle) => {
+                destroy_all(throttle.evicted).await;
+                return Err(InvokeError::Throttled {
+                    reason: throttle.reason,
+                });
+            }
+        };
+        let mut env = match acquired {
+            Acquired::Warm(env) => env,
+            Acquired::Cold { evicted } => {
+                destroy_all(evicted).await;
+                match Environment::start(ctx, &function, &request_id, None).await {
+                    Ok(env) => env,
+                    Err(failure) => {
+                        {
+                            let mut p = self.pools();
+                            p.release_slot(slot);
+                            p.env_gone(memory);
+                        }
+                        return match failure {
+                            StartFailure::Function { payload, tail } => Ok(InvokeResponse {
+                                payload,
+                                content_type: Some("application/json".into()),
+                                function_error: true,
+                                log_result: req.tail.then(|| tail.encode()),
+                                executed_version: function.version.clone(),
+                                request_id,
+                            }),
+                            StartFailure::Platform(e) => Err(InvokeError::Internal(e)),
+                        };
+                    }
                 }
-            },
+            }
         };
         let deadline_ms = logs::now_ms() as u64 + u64::from(function.config.timeout) * 1000;
         let inv = Invocation {
@@ -232,6 +258,7 @@ impl Engine {
         };
         let timeout = Duration::from_secs(u64::from(function.config.timeout));
         let ran = env.run(inv, timeout, &function.version, req.tail).await;
+        self.pools().release_slot(slot);
         self.release(env, ran.reusable).await;
         let (payload, content_type, function_error) = match ran.outcome {
             Outcome::Success {
@@ -250,130 +277,93 @@ impl Engine {
         })
     }
 
-    /// Takes a concurrency slot and a warm environment if there is one; otherwise reserves
-    /// memory for a cold start, evicting idle environments of other functions if needed.
-    fn acquire(
-        &self,
-        ctx: &EngineCtx,
-        function: &FunctionSnapshot,
-    ) -> Result<(Option<Environment>, Vec<Environment>), InvokeError> {
-        let mut p = self.pools();
-        if p.in_flight >= ctx.config.concurrency_limit {
-            return Err(InvokeError::Throttled {
-                reason: "ConcurrentInvocationLimitExceeded",
-            });
-        }
-        if let Some(list) = p.idle.get_mut(&function.key)
-            && let Some(idle) = list.pop()
-        {
-            p.in_flight += 1;
-            return Ok((Some(idle.env), Vec::new()));
-        }
-        let need = u64::from(function.config.memory_size);
-        let mut evicted = Vec::new();
-        while p.live_memory_mb + need > ctx.config.memory_budget_mb {
-            // Evict the idle environment that has waited longest.
-            let oldest = p
-                .idle
-                .iter()
-                .filter_map(|(k, v)| v.first().map(|i| (k.clone(), i.since)))
-                .min_by_key(|(_, since)| *since)
-                .map(|(k, _)| k);
-            let Some(key) = oldest else {
-                drop(p);
-                self.finish_evictions(evicted);
-                return Err(InvokeError::Throttled {
-                    reason: "ConcurrentInvocationLimitExceeded",
-                });
-            };
-            if let Some(list) = p.idle.get_mut(&key) {
-                let idle = list.remove(0);
-                p.live_memory_mb -= u64::from(idle.env.memory_mb);
-                p.live_envs -= 1;
-                evicted.push(idle.env);
-            }
-            p.idle.retain(|_, v| !v.is_empty());
-        }
-        p.in_flight += 1;
-        p.live_memory_mb += need;
-        p.live_envs += 1;
-        Ok((None, evicted))
-    }
-
-    fn finish_evictions(&self, evicted: Vec<Environment>) {
-        for env in evicted {
-            tokio::spawn(env.destroy());
-        }
-    }
-
-    /// Gives back the slot of an invocation whose environment never came to life.
-    fn release_slot(&self, memory_mb: u64, env_gone: bool) {
-        let mut p = self.pools();
-        p.in_flight = p.in_flight.saturating_sub(1);
-        if env_gone {
-            p.live_memory_mb = p.live_memory_mb.saturating_sub(memory_mb);
-            p.live_envs = p.live_envs.saturating_sub(1);
-        }
-    }
-
     /// Returns an environment to its warm pool, or destroys it.
     async fn release(&self, env: Environment, reusable: bool) {
         if reusable {
-            let mut p = self.pools();
-            p.in_flight = p.in_flight.saturating_sub(1);
-            p.idle.entry(env.key.clone()).or_default().push(Idle {
-                env,
-                since: Instant::now(),
-            });
+            self.pools().put_idle(env, Instant::now());
             return;
         }
-        self.release_slot(u64::from(env.memory_mb), true);
+        self.pools().env_gone(env.memory_mb());
         env.destroy().await;
     }
 
-    /// Destroys environments idle for longer than `keep_alive`.
-    async fn reap(&self, keep_alive: Duration) {
-        let expired = self.take_idle(|_, idle| idle.since.elapsed() >= keep_alive);
-        for env in expired {
-            tracing::debug!(env = %env.id, function = %env.function_name, "reaping idle environment");
-            env.destroy().await;
+    /// Starts `count` environments of `function` ahead of any invocation, for the
+    /// provisioned-concurrency `target` (e.g. `name:alias`). Replaces an earlier request.
+    pub async fn provision(&self, target: &str, function: Arc<FunctionSnapshot>, count: u32) {
+        let Ok(ctx) = self.ctx() else { return };
+        let replaced = self.pools().remove_provision(target);
+        destroy_all(replaced).await;
+        self.pools().set_provision(target, count);
+        for _ in 0..count {
+            let current = self.pools().provision(target);
+            if current.is_none_or(|p| p.requested != count) {
+                return;
+            }
+            let memory = u64::from(function.config.memory_size);
+            let room = self.pools().make_room(Self::limits(ctx), memory);
+            let evicted = match room {
+                Ok(evicted) => evicted,
+                Err(evicted) => {
+                    destroy_all(evicted).await;
+                    tracing::warn!(target, "no memory left for provisioned concurrency");
+                    return;
+                }
+            };
+            destroy_all(evicted).await;
+            let id = uuid::Uuid::new_v4().to_string();
+            match Environment::start(ctx, &function, &id, Some(target)).await {
+                Ok(env) => {
+                    let mut p = self.pools();
+                    p.provisioned_one(target);
+                    p.put_idle(env, Instant::now());
+                }
+                Err(_) => {
+                    self.pools().env_gone(memory);
+                    tracing::warn!(target, "a provisioned environment failed to initialise");
+                    return;
+                }
+            }
         }
     }
 
-    /// Destroys the idle environments whose snapshot key starts with `key_prefix` (after an
-    /// update or delete; keys are `<function>:<version>:<digest>`).
+    /// How many environments a provisioned-concurrency target asked for and has.
+    pub fn provision_status(&self, target: &str) -> Option<Provision> {
+        self.pools().provision(target)
+    }
+
+    /// Stops a provisioned-concurrency target and destroys its idle environments.
+    pub async fn deprovision(&self, target: &str) {
+        let gone = self.pools().remove_provision(target);
+        destroy_all(gone).await;
+    }
+
+    /// Destroys environments idle for longer than `keep_alive` (never provisioned ones).
+    async fn reap(&self, keep_alive: Duration) {
+        let expired = self
+            .pools()
+            .take_idle(|i| i.env.provisioned_for().is_none() && i.since.elapsed() >= keep_alive);
+        destroy_all(expired).await;
+    }
+
+    /// Destroys the idle, unprovisioned environments whose snapshot key starts with
+    /// `key_prefix` (after an update or delete; keys are `<function>:<version>:<digest>`).
     pub async fn retire(&self, key_prefix: &str) {
-        for env in self.take_idle(|env, _| env.key.starts_with(key_prefix)) {
-            env.destroy().await;
-        }
+        let gone = self.pools().take_idle(|i| {
+            i.env.provisioned_for().is_none() && i.env.key().starts_with(key_prefix)
+        });
+        destroy_all(gone).await;
     }
 
     /// Destroys every idle environment (at shutdown).
     pub async fn shutdown(&self) {
-        for env in self.take_idle(|_, _| true) {
-            env.destroy().await;
-        }
+        let all = self.pools().take_idle(|_| true);
+        destroy_all(all).await;
     }
+}
 
-    fn take_idle(&self, pick: impl Fn(&Environment, &Idle) -> bool) -> Vec<Environment> {
-        let mut p = self.pools();
-        let mut taken = Vec::new();
-        for list in p.idle.values_mut() {
-            let mut keep = Vec::new();
-            for idle in list.drain(..) {
-                if pick(&idle.env, &idle) {
-                    taken.push(idle.env);
-                } else {
-                    keep.push(idle);
-                }
-            }
-            *list = keep;
-        }
-        p.idle.retain(|_, v| !v.is_empty());
-        for env in &taken {
-            p.live_memory_mb = p.live_memory_mb.saturating_sub(u64::from(env.memory_mb));
-            p.live_envs = p.live_envs.saturating_sub(1);
-        }
-        taken
+async fn destroy_all(envs: Vec<Environment>) {
+    for env in envs {
+        tracing::debug!(env = %env.id, function = %env.function_name, "destroying environment");
+        env.destroy().await;
     }
 }

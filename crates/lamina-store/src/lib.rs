@@ -3,6 +3,7 @@
 //! Secrets (environment variables) never reach the database in the clear: the store seals them
 //! with the [`Sealer`] it is given before writing and opens them after reading.
 
+mod layers;
 mod policies;
 mod settings;
 mod sqlite;
@@ -10,8 +11,9 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lamina_types::model::{AliasRecord, FunctionRecord, VersionRecord};
+use lamina_types::model::{AliasRecord, FunctionRecord, ProvisionedConfig, VersionRecord};
 
+pub use layers::LayerStore;
 pub use policies::{LATEST, PolicyChange, PolicyStore, StoredStatement};
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
@@ -30,6 +32,22 @@ pub enum StoreError {
     StatementExists { name: String, sid: String },
     #[error("policy of function {name} has no statement {sid}")]
     StatementNotFound { name: String, sid: String },
+    #[error("layer version {layer}:{version} not found")]
+    LayerVersionNotFound { layer: String, version: u64 },
+    #[error("policy of layer version {layer}:{version} changed concurrently")]
+    LayerPolicyRevisionMismatch { layer: String, version: u64 },
+    #[error("policy of layer version {layer}:{version} already has statement {sid}")]
+    LayerStatementExists {
+        layer: String,
+        version: u64,
+        sid: String,
+    },
+    #[error("policy of layer version {layer}:{version} has no statement {sid}")]
+    LayerStatementNotFound {
+        layer: String,
+        version: u64,
+        sid: String,
+    },
     #[error("failed to open database {path}")]
     Open {
         path: String,
@@ -78,7 +96,7 @@ pub struct CodeUsage {
 
 /// Metadata persistence. Every mutation is atomic; updates are compare-and-swap on `RevisionId`.
 #[async_trait]
-pub trait Store: PolicyStore + SettingsStore + Send + Sync {
+pub trait Store: PolicyStore + SettingsStore + LayerStore + Send + Sync {
     /// Inserts a new function; `AlreadyExists` if the name is taken.
     async fn create_function(&self, rec: &FunctionRecord) -> Result<(), StoreError>;
     async fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError>;
@@ -146,6 +164,29 @@ pub trait Store: PolicyStore + SettingsStore + Send + Sync {
         function: &str,
         name: &str,
     ) -> Result<Option<AliasRecord>, StoreError>;
+    /// A function's reserved concurrency, if set.
+    async fn reserved_concurrency(&self, name: &str) -> Result<Option<u32>, StoreError>;
+    /// Sets (Some) or removes (None) a function's reserved concurrency.
+    async fn put_reserved_concurrency(
+        &self,
+        name: &str,
+        reserved: Option<u32>,
+    ) -> Result<(), StoreError>;
+    /// The sum of all functions' reserved concurrency.
+    async fn reserved_concurrency_total(&self) -> Result<u32, StoreError>;
+    async fn put_provisioned(&self, config: &ProvisionedConfig) -> Result<(), StoreError>;
+    async fn get_provisioned(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConfig>, StoreError>;
+    /// One function's provisioned-concurrency configurations, or everyone's (`None`).
+    async fn list_provisioned(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Vec<ProvisionedConfig>, StoreError>;
+    /// Whether a configuration was there to delete.
+    async fn delete_provisioned(&self, name: &str, qualifier: &str) -> Result<bool, StoreError>;
     /// Names of functions whose creation or update has not finished (to resume after a restart).
     async fn unsettled_functions(&self) -> Result<Vec<String>, StoreError>;
 }

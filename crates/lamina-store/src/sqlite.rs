@@ -6,18 +6,29 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use lamina_types::model::{
-    AliasRecord, FunctionConfig, FunctionRecord, State, UpdateStatus, VersionRecord,
+    AliasRecord, FunctionConfig, FunctionRecord, ProvisionedConfig, State, UpdateStatus,
+    VersionRecord,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{CodeUsage, Sealer, Store, StoreError};
 
+mod concurrency;
+mod layers;
 /// Migrations in order; each is applied once and recorded in `schema_migrations`.
+mod policies;
+mod settings;
 mod versions;
 
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_functions.sql")),
     (2, include_str!("../migrations/0002_versions_aliases.sql")),
+    (
+        3,
+        include_str!("../migrations/0003_policies_and_configs.sql"),
+    ),
+    (4, include_str!("../migrations/0004_layers.sql")),
+    (5, include_str!("../migrations/0005_concurrency.sql")),
 ];
 
 const FUNCTION_COLUMNS: &str = "name, config, environment, code_sha256, code_size, revision_id, \
@@ -357,6 +368,8 @@ impl Store for SqliteStore {
                 "DELETE FROM function_aliases WHERE function_name = ?1",
                 [&name],
             )?;
+            policies::delete_function_rows(&tx, &name)?;
+            settings::delete_function_rows(&tx, &name)?;
             tx.commit()?;
             decode(raw, sealer).map(Some)
         })
@@ -368,7 +381,8 @@ impl Store for SqliteStore {
             let (count, total): (i64, i64) = conn.query_row(
                 "SELECT (SELECT COUNT(*) FROM functions), \
                  (SELECT COALESCE(SUM(code_size), 0) FROM functions) + \
-                 (SELECT COALESCE(SUM(code_size), 0) FROM function_versions)",
+                 (SELECT COALESCE(SUM(code_size), 0) FROM function_versions) + \
+                 (SELECT COALESCE(SUM(code_size), 0) FROM layer_versions)",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -382,11 +396,18 @@ impl Store for SqliteStore {
 
     async fn code_references(&self, sha256_hex: &str) -> Result<u64, StoreError> {
         let sha = sha256_hex.to_owned();
+        // A layer blob is referenced by its layer version and by every function (or version)
+        // that uses it, which keeps it after the layer version is deleted. Functions name their
+        // layers' blobs in the `layers` of their configuration JSON.
+        let in_config = format!("%\"code_sha256_hex\":\"{sha}\"%");
         self.with_conn(move |conn, _| {
             let n: i64 = conn.query_row(
                 "SELECT (SELECT COUNT(*) FROM functions WHERE code_sha256 = ?1) + \
-                 (SELECT COUNT(*) FROM function_versions WHERE code_sha256 = ?1)",
-                [&sha],
+                 (SELECT COUNT(*) FROM function_versions WHERE code_sha256 = ?1) + \
+                 (SELECT COUNT(*) FROM layer_versions WHERE code_sha256 = ?1) + \
+                 (SELECT COUNT(*) FROM functions WHERE config LIKE ?2) + \
+                 (SELECT COUNT(*) FROM function_versions WHERE config LIKE ?2)",
+                params![sha, in_config],
                 |r| r.get(0),
             )?;
             Ok(u64::try_from(n).unwrap_or(0))
@@ -488,6 +509,58 @@ impl Store for SqliteStore {
     ) -> Result<Option<AliasRecord>, StoreError> {
         let (f, n) = (function.to_owned(), name.to_owned());
         self.with_conn(move |conn, _| versions::delete_alias(conn, &f, &n))
+            .await
+    }
+
+    async fn reserved_concurrency(&self, name: &str) -> Result<Option<u32>, StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, _| concurrency::reserved(conn, &name))
+            .await
+    }
+
+    async fn put_reserved_concurrency(
+        &self,
+        name: &str,
+        reserved: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.with_conn(move |conn, _| concurrency::put_reserved(conn, &name, reserved))
+            .await
+    }
+
+    async fn reserved_concurrency_total(&self) -> Result<u32, StoreError> {
+        self.with_conn(|conn, _| concurrency::reserved_total(conn))
+            .await
+    }
+
+    async fn put_provisioned(&self, config: &ProvisionedConfig) -> Result<(), StoreError> {
+        let config = config.clone();
+        self.with_conn(move |conn, _| concurrency::put_provisioned(conn, &config))
+            .await
+    }
+
+    async fn get_provisioned(
+        &self,
+        name: &str,
+        qualifier: &str,
+    ) -> Result<Option<ProvisionedConfig>, StoreError> {
+        let (n, q) = (name.to_owned(), qualifier.to_owned());
+        self.with_conn(move |conn, _| concurrency::get_provisioned(conn, &n, &q))
+            .await
+    }
+
+    async fn list_provisioned(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Vec<ProvisionedConfig>, StoreError> {
+        let n = name.map(str::to_owned);
+        self.with_conn(move |conn, _| concurrency::list_provisioned(conn, n.as_deref()))
+            .await
+    }
+
+    async fn delete_provisioned(&self, name: &str, qualifier: &str) -> Result<bool, StoreError> {
+        let (n, q) = (name.to_owned(), qualifier.to_owned());
+        self.with_conn(move |conn, _| concurrency::delete_provisioned(conn, &n, &q))
             .await
     }
 

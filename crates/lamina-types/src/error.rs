@@ -27,6 +27,9 @@ pub enum UserError {
     /// `CodeStorageExceededException` (400).
     #[error("{0}")]
     CodeStorageExceeded(String),
+    /// `PolicyLengthExceededException` (400).
+    #[error("{0}")]
+    PolicyLengthExceeded(String),
 }
 
 impl UserError {

@@ -2,10 +2,15 @@
 //! validation rules with AWS's exact error messages. No I/O lives here.
 
 pub mod arn;
+pub mod constraints;
 pub mod error;
+pub mod layer;
 pub mod limits;
 pub mod model;
+pub mod policy;
+pub mod resource;
 pub mod runtime;
+pub mod settings;
 pub mod time;
 pub mod validate;
 

@@ -154,7 +154,9 @@ pub struct FunctionConfig {
     pub architectures: Vec<String>,
     pub ephemeral_storage_mb: u32,
     pub tracing_mode: String,
-    pub layers: Vec<String>,
+    /// The layer versions the function uses, in merge order, resolved when it was configured
+    /// (a function keeps a layer version it references after the version is deleted).
+    pub layers: Vec<LayerRef>,
     pub log_format: String,
     pub log_group: String,
     pub application_log_level: Option<String>,
@@ -164,6 +166,18 @@ pub struct FunctionConfig {
     pub snap_start_apply_on: String,
     /// Whether the caller supplied `Environment` (AWS then echoes it back, even when empty).
     pub has_environment: bool,
+}
+
+/// One layer version a function uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// The layer version ARN.
+    pub arn: String,
+    /// Lowercase hex SHA-256 of the layer's zip: its blob key. (The store finds the functions
+    /// that keep a blob alive by this member's serialised form.)
+    pub code_sha256_hex: String,
+    pub code_size: u64,
+    pub unzipped_size: u64,
 }
 
 /// A stored function (its `$LATEST`), with the environment decrypted.
@@ -268,4 +282,13 @@ pub struct AliasRecord {
     /// Whether the caller gave `RoutingConfig` (AWS echoes it back only then).
     pub has_routing: bool,
     pub revision_id: String,
+}
+
+/// A provisioned-concurrency configuration of one version or alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedConfig {
+    pub function_name: String,
+    pub qualifier: String,
+    pub requested: u32,
+    pub last_modified: String,
 }

@@ -21,6 +21,7 @@ pub const POLICY_ID: &str = "default";
 pub const POLICY_MAX_BYTES: usize = 20_480;
 
 const STATEMENT_ID_PATTERN: &str = r"([a-zA-Z0-9-_]+)";
+const NAMESPACED_STATEMENT_ID_PATTERN: &str = r"([a-zA-Z0-9-_.]+)";
 const ACTION_PATTERN: &str = r"(lambda:[*]|lambda:[a-zA-Z]+|[*])";
 const PRINCIPAL_PATTERN: &str = r"[^\s]+";
 const SOURCE_ARN_PATTERN: &str = r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)";
@@ -29,6 +30,8 @@ const EVENT_SOURCE_TOKEN_PATTERN: &str = r"[a-zA-Z0-9._\-]+";
 const ORG_ID_PATTERN: &str = r"o-[a-z0-9]{10,32}";
 
 static STATEMENT_ID_RE: Pattern = Pattern::new(|| anchored(STATEMENT_ID_PATTERN));
+static NAMESPACED_STATEMENT_ID_RE: Pattern =
+    Pattern::new(|| anchored(NAMESPACED_STATEMENT_ID_PATTERN));
 static ACTION_RE: Pattern = Pattern::new(|| anchored(ACTION_PATTERN));
 static PRINCIPAL_RE: Pattern = Pattern::new(|| anchored(PRINCIPAL_PATTERN));
 static SOURCE_ARN_RE: Pattern = Pattern::new(|| anchored(SOURCE_ARN_PATTERN));
@@ -153,7 +156,11 @@ pub enum Principal {
 /// `Condition` of a statement; only the keys AddPermission can produce.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Condition {
-    #[serde(rename = "StringEquals", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "StringEquals",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub string_equals: Option<StringEquals>,
     #[serde(rename = "ArnLike", default, skip_serializing_if = "Option::is_none")]
     pub arn_like: Option<ArnLike>,
@@ -249,10 +256,25 @@ pub fn check_policy_size(rendered: &str) -> Result<(), UserError> {
     Ok(())
 }
 
-/// Validates a `StatementId` (AddPermission body, or RemovePermission path).
+/// Validates a `StatementId` of AddPermission.
 pub fn check_statement_id(sid: &str) -> Result<(), UserError> {
     let mut c = Constraints::default();
     statement_id_constraints(&mut c, sid);
+    c.finish()
+}
+
+/// Validates the `StatementId` path parameter of RemovePermission (which also allows `.`).
+pub fn check_namespaced_statement_id(sid: &str) -> Result<(), UserError> {
+    let mut c = Constraints::default();
+    c.length(sid, "statementId", 1, 100);
+    if !sid.is_empty() {
+        c.pattern(
+            sid,
+            "statementId",
+            &NAMESPACED_STATEMENT_ID_RE,
+            NAMESPACED_STATEMENT_ID_PATTERN,
+        );
+    }
     c.finish()
 }
 
@@ -336,7 +358,10 @@ impl AddPermissionRequest {
         };
         let condition = Condition {
             string_equals: (string_equals != StringEquals::default()).then_some(string_equals),
-            arn_like: self.source_arn.clone().map(|source_arn| ArnLike { source_arn }),
+            arn_like: self
+                .source_arn
+                .clone()
+                .map(|source_arn| ArnLike { source_arn }),
             bool: (self.invoked_via_function_url == Some(true)).then(|| BoolCondition {
                 invoked_via_function_url: "true".to_owned(),
             }),
@@ -414,10 +439,7 @@ impl Statement {
                 aws == who.arn || aws == who.account || account_root_of(aws) == Some(who.account)
             }
         };
-        self.effect == "Allow"
-            && action_matches
-            && principal_matches
-            && self.condition.is_none()
+        self.effect == "Allow" && action_matches && principal_matches && self.condition.is_none()
     }
 }
 
@@ -532,6 +554,8 @@ mod tests {
             )
         );
         assert!(check_statement_id(&"a".repeat(101)).is_err());
+        assert!(check_statement_id("a.b").is_err());
+        assert!(check_namespaced_statement_id("a.b").is_ok());
         assert!(check_statement_id("ok_id-1").is_ok());
     }
 
@@ -551,13 +575,21 @@ mod tests {
         assert!(allows("lambda:InvokeFunction", "111122223333"));
         assert!(allows("lambda:*", "arn:aws:iam::111122223333:user/alice"));
         assert!(allows("*", "111122223333"));
-        assert!(!allows("lambda:InvokeFunction", "arn:aws:iam::111122223333:user/bob"));
+        assert!(!allows(
+            "lambda:InvokeFunction",
+            "arn:aws:iam::111122223333:user/bob"
+        ));
         assert!(!allows("lambda:InvokeFunction", "444455556666"));
         assert!(!allows("lambda:GetFunction", "*"));
         assert!(!allows("lambda:InvokeFunction", "s3.amazonaws.com"));
         let mut conditional = request("c", "lambda:InvokeFunction", "*");
         conditional.source_account = Some("111122223333".into());
-        assert!(!conditional.statement(FN).unwrap().allows(alice, "InvokeFunction"));
+        assert!(
+            !conditional
+                .statement(FN)
+                .unwrap()
+                .allows(alice, "InvokeFunction")
+        );
     }
 
     #[test]

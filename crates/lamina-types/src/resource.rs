@@ -141,7 +141,9 @@ impl TaggableResource {
                     qualifier,
                 }
             }
-            Kind::CodeSigningConfig => Taggable::CodeSigningConfig { id: rest.to_owned() },
+            Kind::CodeSigningConfig => Taggable::CodeSigningConfig {
+                id: rest.to_owned(),
+            },
             Kind::EventSourceMapping => Taggable::EventSourceMapping {
                 uuid: rest.to_owned(),
             },
@@ -166,8 +168,8 @@ mod tests {
 
     #[test]
     fn function_arns_parse_with_and_without_qualifier() {
-        let r = TaggableResource::parse("arn:aws:lambda:us-east-1:000000000000:function:f-1")
-            .unwrap();
+        let r =
+            TaggableResource::parse("arn:aws:lambda:us-east-1:000000000000:function:f-1").unwrap();
         assert_eq!(r.region, "us-east-1");
         assert_eq!(r.account, "000000000000");
         assert_eq!(

@@ -57,6 +57,144 @@ const DEPRECATED: &[&str] = &[
     "ruby2.7",
 ];
 
+/// The `Runtime` enum of the service model (botocore 1.44.8): what a layer version's
+/// `CompatibleRuntimes` may list.
+const MODEL_ENUM: &[&str] = &[
+    "nodejs",
+    "nodejs4.3",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "nodejs24.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet8",
+    "dotnet10",
+    "nodejs4.3-edge",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "ruby4.0",
+    "provided",
+    "provided.al2",
+    "provided.al2023",
+    "nodejs26.x",
+    "python3.15",
+    "java8.al2023",
+    "java11.al2023",
+    "java17.al2023",
+    "custom",
+];
+
+/// The runtimes AWS accepts as the `CompatibleRuntime` filter of ListLayers and
+/// ListLayerVersions, in the order its enum error lists them (LocalStack's recording).
+const LAYER_FILTER_ENUM: &[&str] = &[
+    "ruby3.5",
+    "ruby2.6",
+    "dotnetcore1.0",
+    "python3.7",
+    "nodejs8.10",
+    "nasa",
+    "ruby2.7",
+    "python2.7-greengrass",
+    "dotnetcore2.0",
+    "python3.8",
+    "java21",
+    "dotnet6",
+    "dotnetcore2.1",
+    "python3.9",
+    "java11",
+    "nodejs6.10",
+    "provided",
+    "dotnetcore3.1",
+    "dotnet8",
+    "java25",
+    "java17",
+    "nodejs",
+    "nodejs4.3",
+    "java8.al2",
+    "go1.x",
+    "dotnet10",
+    "nodejs20.x",
+    "go1.9",
+    "byol",
+    "nodejs10.x",
+    "provided.al2023",
+    "nodejs22.x",
+    "python3.10",
+    "java8",
+    "nodejs12.x",
+    "python3.11",
+    "nodejs24.x",
+    "nodejs8.x",
+    "python3.12",
+    "nodejs14.x",
+    "nodejs8.9",
+    "nodejs26.x",
+    "python3.13",
+    "python3.14",
+    "nodejs16.x",
+    "python3.15",
+    "provided.al2",
+    "nodejs4.3-edge",
+    "nodejs18.x",
+    "ruby3.2",
+    "python3.4",
+    "ruby3.3",
+    "ruby3.4",
+    "ruby2.5",
+    "python3.6",
+    "python2.7",
+];
+
+/// Whether `runtime` may be listed in a layer version's `CompatibleRuntimes`.
+pub fn is_model_runtime(runtime: &str) -> bool {
+    MODEL_ENUM.contains(&runtime) || is_accepted(runtime)
+}
+
+/// Whether `runtime` is a valid `CompatibleRuntime` filter.
+pub fn is_layer_filter_runtime(runtime: &str) -> bool {
+    LAYER_FILTER_ENUM.contains(&runtime) || is_model_runtime(runtime)
+}
+
+/// `[nodejs20.x, python3.14, …]`: the runtimes AWS accepts, as its enum errors list them.
+pub fn accepted_enum() -> String {
+    format!("[{}]", AWS_ACCEPTED.join(", "))
+}
+
+/// The `CompatibleRuntime` filter's enum, as AWS's error lists it.
+pub fn layer_filter_enum() -> String {
+    format!("[{}]", LAYER_FILTER_ENUM.join(", "))
+}
+
 /// Whether Lamina accepts `runtime` for a new or updated function.
 pub fn is_accepted(runtime: &str) -> bool {
     AWS_ACCEPTED.contains(&runtime) || LAMINA_EXTRA.contains(&runtime)

@@ -16,6 +16,23 @@ pub const UPDATE_RUNTIME_ON_VALUES: &[&str] = &["Auto", "Manual", "FunctionUpdat
 /// What a function without a runtime management config reports.
 pub const UPDATE_RUNTIME_ON_DEFAULT: &str = "Auto";
 
+/// `UnqualifiedFunctionName`: what the recursion config operations accept.
+pub const UNQUALIFIED_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)";
+static UNQUALIFIED_NAME_RE: Pattern = Pattern::new(|| anchored(UNQUALIFIED_NAME_PATTERN));
+
+/// Refuses a qualified (or otherwise non-matching) name where only a function may be named.
+pub fn check_unqualified_name(name: &str) -> Result<(), UserError> {
+    let mut c = Constraints::default();
+    c.length(name, "functionName", 1, 140);
+    c.pattern(
+        name,
+        "functionName",
+        &UNQUALIFIED_NAME_RE,
+        UNQUALIFIED_NAME_PATTERN,
+    );
+    c.finish()
+}
+
 const RUNTIME_VERSION_ARN_PATTERN: &str = r"((arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}::runtime:.+)|(arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:runtime/[A-Za-z0-9_.-]{1,128}/version/[A-Za-z0-9_.-]{1,128}))";
 static RUNTIME_VERSION_ARN_RE: Pattern = Pattern::new(|| anchored(RUNTIME_VERSION_ARN_PATTERN));
 
@@ -88,11 +105,9 @@ impl RuntimeManagementRequest {
             ("Manual", None) => Err(UserError::InvalidParameterValue(
                 "RuntimeVersionArn must be specified when UpdateRuntimeOn is Manual.".into(),
             )),
-            ("Auto" | "FunctionUpdate", Some(_)) => Err(UserError::InvalidParameterValue(
-                format!(
-                    "RuntimeVersionArn can only be specified when UpdateRuntimeOn is Manual, not {mode}."
-                ),
-            )),
+            ("Auto" | "FunctionUpdate", Some(_)) => Err(UserError::InvalidParameterValue(format!(
+                "RuntimeVersionArn can only be specified when UpdateRuntimeOn is Manual, not {mode}."
+            ))),
             _ => Ok(RuntimeManagement {
                 update_runtime_on: mode,
                 runtime_version_arn: self.runtime_version_arn.clone(),
@@ -128,6 +143,18 @@ mod tests {
     }
 
     #[test]
+    fn only_unqualified_names_are_accepted_where_required() {
+        assert!(check_unqualified_name("f").is_ok());
+        assert!(check_unqualified_name("arn:aws:lambda:us-east-1:000000000000:function:f").is_ok());
+        assert_eq!(
+            check_unqualified_name("f:1").unwrap_err().to_string(),
+            format!(
+                "1 validation error detected: Value 'f:1' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: {UNQUALIFIED_NAME_PATTERN}"
+            )
+        );
+    }
+
+    #[test]
     fn manual_needs_a_runtime_version_and_only_manual_takes_one() {
         let arn = "arn:aws:lambda:us-east-1::runtime:0123456789abcdef";
         let req = |mode: &str, arn: Option<&str>| RuntimeManagementRequest {
@@ -156,7 +183,9 @@ mod tests {
                 runtime_version_arn: None
             }
         );
-        let e = req("Sometimes", Some("arn:aws:nope")).validate().unwrap_err();
+        let e = req("Sometimes", Some("arn:aws:nope"))
+            .validate()
+            .unwrap_err();
         assert!(
             e.to_string().starts_with("3 validation errors detected: Value 'Sometimes' at 'updateRuntimeOn' failed to satisfy constraint: Member must satisfy enum value set: [Auto, Manual, FunctionUpdate]; Value 'arn:aws:nope' at 'runtimeVersionArn' failed to satisfy constraint: Member must have length greater than or equal to 26"),
             "{e}"

@@ -59,7 +59,10 @@ const RESERVED_ENV_KEYS: &[&str] = &[
 /// A validated CreateFunction request.
 #[derive(Debug, Clone)]
 pub struct NewFunction {
+    /// The configuration, with no layers yet: the API resolves [`NewFunction::layers`].
     pub config: FunctionConfig,
+    /// The layer version ARNs asked for (in merge order).
+    pub layers: Vec<String>,
     pub environment: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub zip: Vec<u8>,
@@ -191,6 +194,9 @@ fn check_framework(input: &ConfigInput<'_>, limits: &Limits, c: &mut Constraints
             }
         }
     }
+    if let Some(failure) = input.layers.and_then(crate::layer::check_function_layers) {
+        c.0.push(failure);
+    }
     if let Some(kms) = input.kms_key_arn
         && !KMS_RE.is_match(kms)
     {
@@ -256,18 +262,15 @@ fn check_service(input: &ConfigInput<'_>, limits: &Limits) -> Result<(), UserErr
     if let Some(env) = input.environment {
         check_environment(env, limits)?;
     }
-    if let Some(layers) = input.layers {
-        if layers.len() > limits.layers_max {
-            return Err(UserError::InvalidParameterValue(format!(
-                "Cannot reference more than {} layers.",
-                limits.layers_max
-            )));
-        }
-        if let Some(first) = layers.first() {
-            return Err(UserError::InvalidParameterValue(format!(
-                "Layer version {first} does not exist."
-            )));
-        }
+    // Whether each layer version exists (and the other per-layer rules) is checked by the API
+    // against the store, after these rules.
+    if let Some(layers) = input.layers
+        && layers.len() > limits.layers_max
+    {
+        return Err(UserError::InvalidParameterValue(format!(
+            "Cannot reference more than {} layers.",
+            limits.layers_max
+        )));
     }
     if let Some(logging) = input.logging
         && logging.log_format.as_deref() != Some("JSON")
@@ -477,7 +480,7 @@ pub fn create(
             .tracing_config
             .and_then(|t| t.mode)
             .unwrap_or_else(|| "PassThrough".to_owned()),
-        layers: req.layers.unwrap_or_default(),
+        layers: Vec::new(),
         log_format: logging.log_format.unwrap_or_else(|| "Text".to_owned()),
         log_group: logging
             .log_group
@@ -494,6 +497,7 @@ pub fn create(
     };
     Ok(NewFunction {
         config,
+        layers: req.layers.unwrap_or_default(),
         environment: env.cloned().unwrap_or_default(),
         tags,
         zip,
@@ -501,7 +505,8 @@ pub fn create(
     })
 }
 
-/// Validates an UpdateFunctionConfiguration request and applies it to `current`.
+/// Validates an UpdateFunctionConfiguration request and applies it to `current`, except
+/// `Layers`, which the API resolves against the store.
 pub fn update_configuration(
     current: &FunctionRecord,
     req: &UpdateFunctionConfigurationRequest,
@@ -554,9 +559,6 @@ pub fn update_configuration(
     }
     if let Some(v) = req.tracing_config.as_ref().and_then(|t| t.mode.clone()) {
         config.tracing_mode = v;
-    }
-    if let Some(v) = &req.layers {
-        config.layers.clone_from(v);
     }
     if let Some(d) = &req.dead_letter_config {
         config.dead_letter_target = d.target_arn.clone().filter(|t| !t.is_empty());

@@ -22,7 +22,9 @@ pub struct ServerArgs {
     /// The account id in ARNs.
     #[arg(long, env = "LAMINA_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
-    /// A TOML file with a `[limits]` section overriding the AWS default quotas.
+    /// A TOML file: `[limits]` overrides the AWS default quotas, `[[principals]]` adds
+    /// identities (access_key_id, secret_access_key, arn) that may only Invoke, as far as the
+    /// functions' resource-based policies allow.
     #[arg(long, env = "LAMINA_CONFIG")]
     pub config: Option<PathBuf>,
     /// How long an idle execution environment is kept warm (e.g. 10m, 30s, 500ms).
@@ -43,6 +45,60 @@ pub struct ServerArgs {
 pub struct FileConfig {
     #[serde(default)]
     pub limits: Limits,
+    /// Identities besides the root, each a `[[principals]]` table.
+    #[serde(default)]
+    pub principals: Vec<PrincipalConfig>,
+}
+
+/// An identity other than the account's root: SigV4 accepts its key pair, and it may only
+/// Invoke functions whose resource-based policy allows its ARN (or its account).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// An IAM or STS identity ARN, e.g. `arn:aws:iam::111122223333:user/alice`.
+    pub arn: String,
+}
+
+impl std::fmt::Debug for PrincipalConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrincipalConfig")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("arn", &self.arn)
+            .finish()
+    }
+}
+
+impl PrincipalConfig {
+    /// The account id in the ARN.
+    pub fn account_id(&self) -> Option<&str> {
+        lamina_types::policy::account_of_identity(&self.arn)
+    }
+}
+
+/// Checks the `[[principals]]` entries: complete, well-formed ARNs, distinct key ids.
+fn check_principals(principals: &[PrincipalConfig]) -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, p) in principals.iter().enumerate() {
+        let n = i + 1;
+        anyhow::ensure!(
+            !p.access_key_id.is_empty() && !p.secret_access_key.is_empty(),
+            "principal {n}: access_key_id and secret_access_key must not be empty"
+        );
+        anyhow::ensure!(
+            p.account_id().is_some(),
+            "principal {n}: arn must be an IAM or STS identity ARN like arn:aws:iam::111122223333:user/alice, got {:?}",
+            p.arn
+        );
+        anyhow::ensure!(
+            seen.insert(p.access_key_id.as_str()),
+            "principal {n}: access key id {} is listed twice",
+            p.access_key_id
+        );
+    }
+    Ok(())
 }
 
 /// Everything the server needs, resolved and validated once at start-up.
@@ -57,6 +113,8 @@ pub struct ServerConfig {
     pub memory_budget_mb: u64,
     /// Root credentials from the environment, if both variables are set.
     pub env_credentials: Option<(String, String)>,
+    /// Identities besides the root (`[[principals]]`).
+    pub principals: Vec<PrincipalConfig>,
 }
 
 impl ServerConfig {
@@ -65,10 +123,22 @@ impl ServerConfig {
             Some(d) => d,
             None => default_data_dir()?,
         };
-        let limits = match &args.config {
-            Some(path) => load_file(path)?.limits,
-            None => Limits::default(),
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
         };
+        check_principals(&file.principals).with_context(|| {
+            format!(
+                "in [[principals]] of {}",
+                args.config.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
+        if let Some(path) = &args.config
+            && !file.principals.is_empty()
+        {
+            warn_if_readable_by_others(path);
+        }
+        let limits = file.limits;
         anyhow::ensure!(
             args.account_id.len() == 12 && args.account_id.bytes().all(|b| b.is_ascii_digit()),
             "--account-id must be 12 digits, got {:?}",
@@ -108,7 +178,21 @@ impl ServerConfig {
                 .memory_budget_mb
                 .unwrap_or_else(default_memory_budget_mb),
             env_credentials,
+            principals: file.principals,
         })
+    }
+}
+
+/// The config file holds secrets once it lists principals: say so if others can read it.
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "the config file lists principals with secret keys but is readable by other users: chmod 600 it"
+        );
     }
 }
 
@@ -169,6 +253,29 @@ mod tests {
         assert_eq!(c.limits.memory_max_mb, 10240);
         assert_eq!(c.limits.timeout_max_secs, 900);
         assert!(toml::from_str::<FileConfig>("[limits]\nmemory_max = 1\n").is_err());
+    }
+
+    #[test]
+    fn principals_are_read_and_checked() {
+        let c: FileConfig = toml::from_str(
+            "[[principals]]\naccess_key_id = \"AKIAALICE\"\nsecret_access_key = \"s3cret\"\narn = \"arn:aws:iam::111122223333:user/alice\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.principals.len(), 1);
+        assert_eq!(c.principals[0].account_id(), Some("111122223333"));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(check_principals(&c.principals).is_ok());
+        let twice = [c.principals[0].clone(), c.principals[0].clone()];
+        assert!(check_principals(&twice).is_err());
+        let mut bad = c.principals[0].clone();
+        bad.arn = "alice".into();
+        assert!(check_principals(&[bad]).is_err());
+        assert!(
+            toml::from_str::<FileConfig>(
+                "[[principals]]\naccess_key_id = \"a\"\nsecret = \"b\"\narn = \"c\"\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

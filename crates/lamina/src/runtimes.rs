@@ -35,6 +35,7 @@ pub fn install(data_dir: &Path) -> anyhow::Result<PathBuf> {
         std::fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))?;
     }
     std::fs::create_dir_all(&tmp)?;
+    precompile_python(&tmp.join("python"));
     // Readable by the unprivileged function user through the bind mount.
     set_modes(&tmp)?;
     match std::fs::rename(&tmp, &dir) {
@@ -44,6 +45,23 @@ pub fn install(data_dir: &Path) -> anyhow::Result<PathBuf> {
             Ok(dir)
         }
         Err(e) => Err(e).with_context(|| format!("installing runtimes into {}", dir.display())),
+    }
+}
+
+/// Byte-compiles the Python shim's modules with the interpreter the sandboxes use, since
+/// `/var/runtime` is read-only there and every cold start would compile them again.
+fn precompile_python(dir: &Path) {
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() || !dir.exists() {
+        return;
+    }
+    let compiled = std::process::Command::new(python)
+        .args(["-m", "compileall", "-q"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .status();
+    if !compiled.is_ok_and(|s| s.success()) {
+        tracing::warn!(dir = %dir.display(), "could not precompile the Python runtime shim");
     }
 }
 

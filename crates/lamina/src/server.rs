@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use lamina_api::{ApiConfig, AppState, RootCredentials};
+use lamina_api::{ApiConfig, AppState, Principal, RootCredentials};
 use lamina_blobs::{BlobStore, MasterKey};
 use lamina_store::{SealError, Sealer, SqliteStore};
 
@@ -69,6 +69,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         function_uid: 993,
         function_gid: 990,
     });
+    let principals = principals(&config, &access_key_id)?;
     let state = AppState::new(
         ApiConfig {
             region: config.region.clone(),
@@ -78,6 +79,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 access_key_id,
                 secret_access_key: secret.into(),
             },
+            principals,
             presign_expiry_secs: 600,
         },
         Arc::new(store),
@@ -85,7 +87,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         code_cache,
         Arc::clone(&engine),
     );
-    lamina_api::resume_unsettled(&state)
+    lamina_api::resume(&state)
         .await
         .context("resuming unfinished function updates")?;
     let app = lamina_api::router(state);
@@ -99,6 +101,27 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     engine.shutdown().await;
     tracing::info!("lamina server stopped");
     Ok(())
+}
+
+/// The configured principals for the API; none may reuse the root's access key id.
+fn principals(config: &ServerConfig, root_key: &str) -> anyhow::Result<Vec<Principal>> {
+    config
+        .principals
+        .iter()
+        .map(|p| {
+            anyhow::ensure!(
+                p.access_key_id != root_key,
+                "[[principals]]: access key id {} is the root's",
+                p.access_key_id
+            );
+            Ok(Principal {
+                access_key_id: p.access_key_id.clone(),
+                secret_access_key: p.secret_access_key.clone().into(),
+                arn: p.arn.clone(),
+                account_id: p.account_id().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use lamina_blobs::zipsafe::{self, ZipError};
 use lamina_types::UserError;
-use lamina_types::model::{State as FnState, UpdateStatus};
+use lamina_types::model::{LayerRef, State as FnState, UpdateStatus};
 use lamina_types::validate::{unzip_error, unzipped_too_large};
 
 use crate::error::{ApiError, ApiResult};
@@ -18,15 +18,18 @@ use crate::state::AppState;
 pub struct StoredCode {
     pub sha256_hex: String,
     pub size: u64,
+    /// Bytes the zip unpacks to (counted while checking it).
+    pub unzipped_size: u64,
 }
 
-/// Checks a zip (entry by entry, counting real bytes), enforces the account's storage limit,
-/// and stores it encrypted. Call with `state.code_lock` held until the row referencing the
-/// blob is written.
+/// Checks a zip (entry by entry, counting real bytes; with the function's `layers`, the
+/// unpacked total too), enforces the account's storage limit, and stores it encrypted. Call
+/// with `state.code_lock` held until the row referencing the blob is written.
 pub async fn store_zip(
     state: &AppState,
     zip: Vec<u8>,
     replacing_size: u64,
+    layers: &[LayerRef],
 ) -> ApiResult<StoredCode> {
     let limit = state.config.limits.code_unzipped_max_bytes;
     let checked = tokio::task::spawn_blocking(move || {
@@ -36,7 +39,8 @@ pub async fn store_zip(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     let (zip, summary) = checked;
-    summary.map_err(|e| zip_error(e, state))?;
+    let summary = summary.map_err(|e| zip_error(e, state))?;
+    crate::layers::check_combined_size(state, summary.unzipped_size, layers)?;
     let size = zip.len() as u64;
     let usage = state.store.code_usage().await?;
     let total_limit = state.config.limits.total_code_max_bytes;
@@ -46,7 +50,23 @@ pub async fn store_zip(
         )));
     }
     let sha256_hex = state.blobs.put(&zip).await?;
-    Ok(StoredCode { sha256_hex, size })
+    Ok(StoredCode {
+        sha256_hex,
+        size,
+        unzipped_size: summary.unzipped_size,
+    })
+}
+
+/// Bytes a stored blob unpacks to (for limits that add it to other code).
+pub async fn unzipped_size(state: &AppState, sha256_hex: &str) -> ApiResult<u64> {
+    let zip = state.blobs.get(sha256_hex).await?;
+    let limit = state.config.limits.code_unzipped_max_bytes;
+    let summary = tokio::task::spawn_blocking(move || zipsafe::inspect(&zip, limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    summary
+        .map(|s| s.unzipped_size)
+        .map_err(|e| zip_error(e, state))
 }
 
 fn zip_error(e: ZipError, state: &AppState) -> ApiError {
@@ -60,8 +80,8 @@ fn zip_error(e: ZipError, state: &AppState) -> ApiError {
     }
 }
 
-/// Deletes the blob and its unpacked copy when no function references it any more. Call with
-/// `state.code_lock` held.
+/// Deletes the blob and its unpacked copies when no function or layer version references it
+/// any more. Call with `state.code_lock` held.
 pub async fn collect_if_unreferenced(state: &AppState, sha256_hex: &str) -> ApiResult<()> {
     if state.store.code_references(sha256_hex).await? > 0 {
         return Ok(());
@@ -73,6 +93,7 @@ pub async fn collect_if_unreferenced(state: &AppState, sha256_hex: &str) -> ApiR
     {
         tracing::warn!(path = %dir.display(), error = %e, "failed to remove unpacked code");
     }
+    crate::layers::opt::forget_blob(&state.code_cache, sha256_hex).await;
     Ok(())
 }
 
@@ -131,7 +152,10 @@ async fn settle(state: &AppState, name: &str) -> anyhow::Result<()> {
         if rec.state != FnState::Pending && rec.last_update_status != UpdateStatus::InProgress {
             return Ok(());
         }
-        let unpacked = ensure_unpacked(state, &rec.code_sha256_hex).await;
+        let unpacked = match ensure_unpacked(state, &rec.code_sha256_hex).await {
+            Ok(()) => crate::layers::opt::ensure_merged(state, &rec.config.layers).await,
+            Err(e) => Err(e),
+        };
         let mut next = rec.clone();
         match &unpacked {
             Ok(()) => {

@@ -42,10 +42,12 @@ pub async fn create_function(
     }
 
     let _guard = state.code_lock.lock().await;
-    let stored = code::store_zip(&state, new.zip, 0).await?;
+    let mut config = new.config;
+    config.layers = crate::layers::resolve_for_function(&state, &new.layers).await?;
+    let stored = code::store_zip(&state, new.zip, 0, &config.layers).await?;
     let rec = FunctionRecord {
         name: name.clone(),
-        config: new.config,
+        config,
         environment: new.environment,
         code_sha256_hex: stored.sha256_hex,
         code_size: stored.size,

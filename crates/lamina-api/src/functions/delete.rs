@@ -27,14 +27,18 @@ pub async fn delete_function(
         None => {}
     }
     let versions = state.store.list_versions(&fref.name, 0, usize::MAX).await?;
+    super::concurrency::deprovision_function(&state, &fref.name).await?;
     let guard = state.code_lock.lock().await;
     let Some(deleted) = state.store.delete_function(&fref.name).await? else {
         return Err(not_found(&state, &fref.name, None));
     };
-    let mut blobs: Vec<&str> = versions
-        .iter()
-        .map(|v| v.function.code_sha256_hex.as_str())
-        .chain([deleted.code_sha256_hex.as_str()])
+    // The code of every version and of $LATEST, and the layers they used.
+    let records = versions.iter().map(|v| &v.function).chain([&deleted]);
+    let mut blobs: Vec<&str> = records
+        .flat_map(|r| {
+            std::iter::once(r.code_sha256_hex.as_str())
+                .chain(r.config.layers.iter().map(|l| l.code_sha256_hex.as_str()))
+        })
         .collect();
     blobs.sort_unstable();
     blobs.dedup();
@@ -42,6 +46,7 @@ pub async fn delete_function(
         code::collect_if_unreferenced(&state, sha).await?;
     }
     drop(guard);
+    super::concurrency::sync_reserved_total(&state).await?;
     state.engine.retire(&format!("{}:", fref.name)).await;
     tracing::info!(function = %fref.name, "function deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -70,9 +75,18 @@ async fn delete_version(state: &AppState, name: &str, qualifier: &str) -> ApiRes
             users.join(", ")
         )));
     }
+    if state.store.delete_provisioned(name, qualifier).await? {
+        state
+            .engine
+            .deprovision(&format!("{name}:{qualifier}"))
+            .await;
+    }
     let guard = state.code_lock.lock().await;
     if let Some(deleted) = state.store.delete_version(name, version).await? {
         code::collect_if_unreferenced(state, &deleted.function.code_sha256_hex).await?;
+        for layer in &deleted.function.config.layers {
+            code::collect_if_unreferenced(state, &layer.code_sha256_hex).await?;
+        }
     }
     drop(guard);
     state.engine.retire(&format!("{name}:{version}:")).await;

@@ -42,6 +42,9 @@ pub async fn get_function(
             "Location": code::location(&state, &headers, &rec.code_sha256_hex),
         },
     });
+    if let Some(n) = state.store.reserved_concurrency(&rec.name).await? {
+        body["Concurrency"] = json!({ "ReservedConcurrentExecutions": n });
+    }
     if r.qualifier.is_none() && !rec.tags.is_empty() {
         body["Tags"] = json!(rec.tags);
     }

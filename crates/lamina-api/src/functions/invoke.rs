@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::get::QualifierQuery;
 use super::resolve::{Resolved, load_version, resolve};
 use super::{arn, code, function_ref, not_found, runtime_version_arn};
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -51,17 +53,22 @@ fn trace_id(headers: &HeaderMap) -> String {
 }
 
 /// The frozen view of a function an environment runs.
-fn snapshot(state: &AppState, rec: &FunctionRecord, version: &str) -> FunctionSnapshot {
+pub(crate) fn snapshot(state: &AppState, rec: &FunctionRecord, version: &str) -> FunctionSnapshot {
     let mut h = Sha256::new();
     h.update(rec.code_sha256_hex.as_bytes());
     h.update(serde_json::to_vec(&rec.config).unwrap_or_default());
     h.update(serde_json::to_vec(&rec.environment).unwrap_or_default());
+    // The layers, in order: new layers never reuse an old environment.
+    for layer in &rec.config.layers {
+        h.update(layer.code_sha256_hex.as_bytes());
+    }
     FunctionSnapshot {
         name: rec.name.clone(),
         version: version.to_owned(),
         config: rec.config.clone(),
         environment: rec.environment.clone(),
         code_dir: code::unpacked_dir(&state.code_cache, &rec.code_sha256_hex),
+        opt_dir: crate::layers::opt::merged_dir(&state.code_cache, &rec.config.layers),
         runtime_version_arn: runtime_version_arn(&state.config.region, &rec.config.runtime),
         key: format!("{}:{version}:{}", rec.name, hex::encode(h.finalize())),
     }
@@ -71,6 +78,7 @@ pub async fn invoke(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(query): Query<QualifierQuery>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -88,6 +96,7 @@ pub async fn invoke(
     if !["None", "Tail"].contains(&log_type) {
         return Err(enum_error(log_type, "logType", "None, Tail"));
     }
+    super::policy::authorize_invoke(&state, &caller, &fref).await?;
     let target = match resolve(&state, &fref).await {
         Err(ApiError::User(UserError::NotFound(_))) if fref.qualifier.is_none() => {
             return Err(not_found(&state, &fref.name, Some("$LATEST")));
@@ -128,6 +137,9 @@ pub async fn invoke(
     code::ensure_unpacked(&state, &rec.code_sha256_hex)
         .await
         .map_err(ApiError::Internal)?;
+    crate::layers::opt::ensure_merged(&state, &rec.config.layers)
+        .await
+        .map_err(ApiError::Internal)?;
     let mut invoked_arn = arn(&state, &rec.name);
     if let Some(q) = &fref.qualifier {
         invoked_arn.push(':');
@@ -140,6 +152,7 @@ pub async fn invoke(
         client_context,
         trace_id: trace_id(&headers),
         tail: log_type == "Tail",
+        reserved_concurrency: state.store.reserved_concurrency(&rec.name).await?,
     };
     let result = state.engine.invoke(request).await.map_err(|e| match e {
         InvokeError::Throttled { reason } => ApiError::TooManyRequests { reason },

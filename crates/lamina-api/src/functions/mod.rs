@@ -3,12 +3,15 @@
 
 pub mod aliases;
 pub mod code;
+pub mod concurrency;
 pub mod create;
 pub mod delete;
 pub mod get;
 pub mod invoke;
 pub mod list;
+pub mod policy;
 pub mod resolve;
+pub mod settings;
 pub mod update;
 pub mod versions;
 
@@ -180,7 +183,15 @@ pub fn configuration(
             mode: Some(c.tracing_mode.clone()),
         },
         revision_id: rec.revision_id.clone(),
-        layers: None,
+        layers: (!c.layers.is_empty()).then(|| {
+            c.layers
+                .iter()
+                .map(|l| lamina_types::model::Layer {
+                    arn: l.arn.clone(),
+                    code_size: l.code_size,
+                })
+                .collect()
+        }),
         state: full.then_some(rec.state),
         state_reason: state_reason.filter(|_| full),
         state_reason_code: state_reason_code.filter(|_| full),

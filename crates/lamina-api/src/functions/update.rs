@@ -90,7 +90,7 @@ pub async fn update_function_code(
     check_settled(&state, &current)?;
 
     let guard = state.code_lock.lock().await;
-    let stored = code::store_zip(&state, zip, current.code_size).await?;
+    let stored = code::store_zip(&state, zip, current.code_size, &current.config.layers).await?;
     let mut next = updated(&current);
     next.code_sha256_hex = stored.sha256_hex;
     next.code_size = stored.size;
@@ -140,7 +140,23 @@ pub async fn update_function_configuration(
     let mut next = updated(&current);
     next.config = config;
     next.environment = environment;
-    save(&state, &current, &next).await?;
+    match &req.layers {
+        None => save(&state, &current, &next).await?,
+        Some(arns) => {
+            // Resolved and saved under the code lock, so none of the layers' blobs can be
+            // collected in between; the blobs of dropped layers are collected after.
+            let guard = state.code_lock.lock().await;
+            next.config.layers = crate::layers::resolve_for_function(&state, arns).await?;
+            if !next.config.layers.is_empty() {
+                let code = code::unzipped_size(&state, &current.code_sha256_hex).await?;
+                crate::layers::check_combined_size(&state, code, &next.config.layers)?;
+            }
+            save(&state, &current, &next).await?;
+            crate::layers::collect_dropped(&state, &current.config.layers, &next.config.layers)
+                .await?;
+            drop(guard);
+        }
+    }
     state
         .engine
         .retire(&format!("{}:$LATEST:", next.name))

@@ -3,27 +3,56 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::SqliteStore;
-use crate::policies::{LATEST, PolicyChange, PolicyStore, StoredStatement};
+use super::{SqliteStore, versions};
 use crate::StoreError;
+use crate::policies::{LATEST, PolicyChange, PolicyStore, StoredStatement};
 
-/// The RevisionId of what a policy is attached to. Only `$LATEST` (the function row) exists
-/// so far: published versions and aliases get their arms here (and in
-/// [`set_target_revision`]) when they carry their own revision.
+/// What a qualifier names: `$LATEST`, a published version, or an alias.
+pub(super) enum Target<'a> {
+    Latest,
+    Version(i64),
+    Alias(&'a str),
+}
+
+impl<'a> Target<'a> {
+    pub(super) fn of(qualifier: &'a str) -> Self {
+        if qualifier == LATEST {
+            Target::Latest
+        } else if !qualifier.is_empty() && qualifier.bytes().all(|b| b.is_ascii_digit()) {
+            // Longer than i64: no such version.
+            qualifier
+                .parse()
+                .map_or(Target::Version(-1), Target::Version)
+        } else {
+            Target::Alias(qualifier)
+        }
+    }
+}
+
+/// The RevisionId of what a policy is attached to (AWS versions a policy with the RevisionId
+/// of its function, version or alias), or `None` when that does not exist.
 fn target_revision(
     tx: &Transaction<'_>,
     function: &str,
     qualifier: &str,
-) -> rusqlite::Result<Option<String>> {
-    if qualifier != LATEST {
-        return Ok(None);
-    }
-    tx.query_row(
-        "SELECT revision_id FROM functions WHERE name = ?1",
-        [function],
-        |r| r.get(0),
-    )
-    .optional()
+) -> Result<Option<String>, StoreError> {
+    Ok(match Target::of(qualifier) {
+        Target::Latest => tx
+            .query_row(
+                "SELECT revision_id FROM functions WHERE name = ?1",
+                [function],
+                |r| r.get(0),
+            )
+            .optional()?,
+        Target::Version(n) => tx
+            .query_row(
+                "SELECT revision_id FROM function_versions WHERE name = ?1 AND version = ?2",
+                params![function, n],
+                |r| r.get(0),
+            )
+            .optional()?,
+        Target::Alias(name) => versions::get_alias(tx, function, name)?.map(|a| a.revision_id),
+    })
 }
 
 fn set_target_revision(
@@ -31,12 +60,33 @@ fn set_target_revision(
     function: &str,
     qualifier: &str,
     revision: &str,
-) -> rusqlite::Result<()> {
-    if qualifier == LATEST {
-        tx.execute(
-            "UPDATE functions SET revision_id = ?2 WHERE name = ?1",
-            params![function, revision],
-        )?;
+) -> Result<(), StoreError> {
+    match Target::of(qualifier) {
+        Target::Latest => {
+            tx.execute(
+                "UPDATE functions SET revision_id = ?2 WHERE name = ?1",
+                params![function, revision],
+            )?;
+        }
+        Target::Version(n) => {
+            tx.execute(
+                "UPDATE function_versions SET revision_id = ?3 WHERE name = ?1 AND version = ?2",
+                params![function, n, revision],
+            )?;
+        }
+        Target::Alias(name) => {
+            if let Some(mut alias) = versions::get_alias(tx, function, name)? {
+                alias.revision_id = revision.to_owned();
+                let body = serde_json::to_string(&alias).map_err(|source| StoreError::Corrupt {
+                    name: format!("{function}:{name}"),
+                    source,
+                })?;
+                tx.execute(
+                    "UPDATE function_aliases SET body = ?3 WHERE function_name = ?1 AND name = ?2",
+                    params![function, name, body],
+                )?;
+            }
+        }
     }
     Ok(())
 }
@@ -46,6 +96,19 @@ pub(super) fn delete_function_rows(tx: &Transaction<'_>, function: &str) -> rusq
     tx.execute(
         "DELETE FROM function_policy_statements WHERE function_name = ?1",
         [function],
+    )?;
+    Ok(())
+}
+
+/// Deletes the policy of one version or alias (inside its delete transaction).
+pub(super) fn delete_qualifier_rows(
+    tx: &Transaction<'_>,
+    function: &str,
+    qualifier: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM function_policy_statements WHERE function_name = ?1 AND qualifier = ?2",
+        [function, qualifier],
     )?;
     Ok(())
 }

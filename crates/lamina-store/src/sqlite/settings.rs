@@ -5,21 +5,28 @@ use lamina_types::settings::RuntimeManagement;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
+use super::policies::Target;
 use crate::StoreError;
 use crate::policies::LATEST;
 use crate::settings::SettingsStore;
 
-/// Whether `function` at `qualifier` exists. Only `$LATEST` so far: published versions get
-/// their arm here.
+/// Whether `function` at `qualifier` (`$LATEST` or a published version) exists.
 fn target_exists(conn: &Connection, function: &str, qualifier: &str) -> rusqlite::Result<bool> {
-    if qualifier != LATEST {
-        return Ok(false);
-    }
-    let found: Option<i64> = conn
-        .query_row("SELECT 1 FROM functions WHERE name = ?1", [function], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let found: Option<i64> = match Target::of(qualifier) {
+        Target::Latest => conn
+            .query_row("SELECT 1 FROM functions WHERE name = ?1", [function], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        Target::Version(n) => conn
+            .query_row(
+                "SELECT 1 FROM function_versions WHERE name = ?1 AND version = ?2",
+                params![function, n],
+                |r| r.get(0),
+            )
+            .optional()?,
+        Target::Alias(_) => None,
+    };
     Ok(found.is_some())
 }
 
@@ -32,6 +39,19 @@ pub(super) fn delete_function_rows(tx: &Transaction<'_>, function: &str) -> rusq
     tx.execute(
         "DELETE FROM function_runtime_management_configs WHERE function_name = ?1",
         [function],
+    )?;
+    Ok(())
+}
+
+/// Deletes the settings of one version (inside its delete transaction).
+pub(super) fn delete_qualifier_rows(
+    tx: &Transaction<'_>,
+    function: &str,
+    qualifier: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM function_runtime_management_configs WHERE function_name = ?1 AND qualifier = ?2",
+        [function, qualifier],
     )?;
     Ok(())
 }

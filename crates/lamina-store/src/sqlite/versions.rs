@@ -162,6 +162,8 @@ pub(super) fn delete(
         "DELETE FROM function_versions WHERE name = ?1 AND version = ?2",
         params![name, size_i64(version)],
     )?;
+    super::policies::delete_qualifier_rows(&tx, name, &version.to_string())?;
+    super::settings::delete_qualifier_rows(&tx, name, &version.to_string())?;
     tx.commit()?;
     decode_version(row, sealer).map(Some)
 }
@@ -275,6 +277,7 @@ pub(super) fn delete_alias(
         "DELETE FROM function_aliases WHERE function_name = ?1 AND name = ?2",
         params![function, name],
     )?;
+    super::policies::delete_qualifier_rows(&tx, function, name)?;
     tx.commit()?;
     Ok(found)
 }

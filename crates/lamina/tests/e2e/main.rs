@@ -3,9 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod aws_errors;
+mod concurrency;
 mod functions;
 mod harness;
 mod invoke;
+mod layers;
+mod policy;
+mod settings;
 mod storage;
+mod tags;
 mod validation;
 mod versions;

@@ -290,6 +290,8 @@ public final class Json {
                 write(e.getValue(), sb, depth + 1);
             }
             sb.append('}');
+        } else if (v instanceof java.nio.file.Path) {
+            quote(((java.nio.file.Path) v).toUri().toString(), sb); // Jackson's NioPathSerializer
         } else if (v instanceof Collection || v instanceof Iterable) {
             sb.append('[');
             boolean first = true;
