@@ -42,6 +42,11 @@ pub(crate) const ETC_ENTRIES: &[&str] = &[
     "os-release",
     "gai.conf",
     "host.conf",
+    // Language runtimes installed from Debian keep part of their configuration here:
+    // the JDK's java.security (security providers, used by UUID and TLS) and Mono's DLL map.
+    "java-17-openjdk",
+    "java-21-openjdk",
+    "mono",
 ];
 
 /// Device nodes bound from the host.
