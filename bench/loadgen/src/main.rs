@@ -147,7 +147,10 @@ impl Signer {
         let (instructions, _) = sign(signable, &params)?.into_parts();
         let mut out = Vec::new();
         for (k, v) in instructions.headers() {
-            out.push((HeaderName::from_bytes(k.as_bytes())?, HeaderValue::from_str(v)?));
+            out.push((
+                HeaderName::from_bytes(k.as_bytes())?,
+                HeaderValue::from_str(v)?,
+            ));
         }
         Ok(out)
     }
@@ -197,7 +200,9 @@ struct Target {
 }
 
 fn target_from(args: &mut Args) -> (Target, Option<Arc<Signer>>, bool) {
-    let url = args.take(&["--url"]).unwrap_or_else(|| die("--url is required"));
+    let url = args
+        .take(&["--url"])
+        .unwrap_or_else(|| die("--url is required"));
     let hostport = url
         .strip_prefix("http://")
         .unwrap_or_else(|| die("--url must be http://HOST:PORT"))
@@ -224,7 +229,9 @@ fn target_from(args: &mut Args) -> (Target, Option<Arc<Signer>>, bool) {
         ));
     }
     for h in args.take_all("--header") {
-        let (k, v) = h.split_once(':').unwrap_or_else(|| die("--header 'Name: value'"));
+        let (k, v) = h
+            .split_once(':')
+            .unwrap_or_else(|| die("--header 'Name: value'"));
         headers.push((
             HeaderName::from_bytes(k.trim().to_ascii_lowercase().as_bytes())
                 .unwrap_or_else(|_| die("bad header name")),
@@ -232,7 +239,9 @@ fn target_from(args: &mut Args) -> (Target, Option<Arc<Signer>>, bool) {
         ));
     }
     let expect = args.num(&["--expect"], 200u16);
-    let region = args.take(&["--region"]).unwrap_or_else(|| "us-east-1".into());
+    let region = args
+        .take(&["--region"])
+        .unwrap_or_else(|| "us-east-1".into());
     let service = args.take(&["--service"]).unwrap_or_else(|| "lambda".into());
     let every = args.flag("--sign-every-request");
     let signer = (!args.flag("--no-sign")).then(|| Arc::new(Signer::from_env(region, service)));
@@ -301,7 +310,9 @@ impl Worker {
 
     async fn try_request(&mut self) -> Result<(u16, Bytes), Error> {
         let t = &*self.target;
-        let mut builder = Request::builder().method(t.method.clone()).uri(t.path.as_str());
+        let mut builder = Request::builder()
+            .method(t.method.clone())
+            .uri(t.path.as_str());
         for (k, v) in &t.headers {
             builder = builder.header(k, v);
         }
@@ -477,7 +488,10 @@ fn signbench(mut args: Args) -> serde_json::Value {
         path: "/2015-03-31/functions/echo/invocations".into(),
         body: Bytes::from_static(b"{\"hello\":\"world\"}"),
         headers: vec![
-            (http::header::HOST, HeaderValue::from_static("127.0.0.1:9000")),
+            (
+                http::header::HOST,
+                HeaderValue::from_static("127.0.0.1:9000"),
+            ),
             (
                 http::header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -496,7 +510,9 @@ fn signbench(mut args: Args) -> serde_json::Value {
 }
 
 async fn serve(mut args: Args) -> Result<(), Error> {
-    let listen = args.take(&["--listen"]).unwrap_or_else(|| "127.0.0.1:0".into());
+    let listen = args
+        .take(&["--listen"])
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     args.finish();
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     println!("listening on http://{}", listener.local_addr()?);
@@ -504,12 +520,13 @@ async fn serve(mut args: Args) -> Result<(), Error> {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                let _ = req.into_body().collect().await;
-                Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
-                    Bytes::from_static(b"{}"),
-                )))
-            });
+            let svc =
+                hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let _ = req.into_body().collect().await;
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"{}"),
+                    )))
+                });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;

@@ -40,6 +40,11 @@ fn operation(method: &Method, path: &str, request_max: u64) -> (&'static str, u6
         "UpdateFunctionCode"
     } else if *method == Method::PUT && trimmed.ends_with("/configuration") {
         "UpdateFunctionConfiguration"
+    } else if *method == Method::POST
+        && trimmed.starts_with("/2018-10-31/layers/")
+        && trimmed.ends_with("/versions")
+    {
+        "PublishLayerVersion"
     } else {
         "requested"
     };
@@ -68,14 +73,32 @@ async fn discard(body: Body) {
 
 /// Authenticates the request and buffers its body (bounded) for the handler.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Prometheus scrapes `/metrics` unsigned unless `[telemetry] metrics_auth` is set.
+    if !state.config.telemetry.metrics_auth
+        && req.method() == Method::GET
+        && req.uri().path() == "/metrics"
+    {
+        return next.run(req).await;
+    }
+    // CloudWatch Logs clients read errors in the JSON 1.1 shape.
+    let logs = crate::logs_api::operation(req.method(), req.uri().path(), req.headers()).is_some();
     match verified(&state, req).await {
         Ok(req) => next.run(req).await,
+        Err(e) if logs => crate::logs_api::error::reshape(e.into_response()).await,
         Err(e) => e.into_response(),
     }
 }
 
 async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
     let (parts, body) = req.into_parts();
+    // A CloudWatch Logs call (`POST /`, `X-Amz-Target: Logs_20140328.*`) is signed for `logs`.
+    let logs_op = crate::logs_api::operation(&parts.method, parts.uri.path(), &parts.headers)
+        .map(str::to_owned);
+    let service = if logs_op.is_some() {
+        crate::logs_api::SERVICE
+    } else {
+        "lambda"
+    };
     let (op, limit) = operation(
         &parts.method,
         parts.uri.path(),
@@ -115,10 +138,10 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
         lamina_types::time::now(),
     )
     .map_err(ApiError::Auth)?;
-    if verified.service != "lambda" {
-        return Err(ApiError::Auth(AuthError::Scope(
-            "Credential should be scoped to correct service: 'lambda'. ".into(),
-        )));
+    if verified.service != service {
+        return Err(ApiError::Auth(AuthError::Scope(format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        ))));
     }
     if verified.region != state.config.region {
         return Err(ApiError::Auth(AuthError::Scope(format!(
@@ -128,7 +151,10 @@ async fn verified(state: &AppState, req: Request) -> Result<Request, ApiError> {
     }
     let (caller, _) = Caller::lookup(&state.config, &verified.access_key_id)
         .ok_or(ApiError::Auth(AuthError::UnknownAccessKey))?;
-    caller.check_operation(&state.config, &parts.method, parts.uri.path())?;
+    match &logs_op {
+        Some(op) => crate::logs_api::check_caller(&caller, op)?,
+        None => caller.check_operation(&state.config, &parts.method, parts.uri.path())?,
+    }
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(caller);
     Ok(req)

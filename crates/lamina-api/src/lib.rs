@@ -3,15 +3,23 @@
 
 pub mod account;
 pub mod admin;
+pub mod async_invoke;
+pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod error;
 pub mod functions;
 pub mod layers;
+pub mod logs_api;
+pub mod metrics;
+pub mod observe;
 pub mod routes;
 pub mod sigv4;
+pub mod sqs;
 pub mod state;
 pub mod tags;
+pub mod telemetry;
+pub mod usage;
 
 pub use routes::router;
 pub use state::{ApiConfig, AppState, Principal, RootCredentials};

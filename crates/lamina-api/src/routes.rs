@@ -7,12 +7,13 @@ use axum::routing::get;
 
 use crate::error::ApiError;
 use crate::functions::{
-    aliases, code, concurrency, create, delete, get as get_fn, invoke, list, update, versions,
+    aliases, code, concurrency, create, delete, event_config, get as get_fn, invoke, list, update,
+    versions,
 };
 use crate::functions::{policy, settings};
 use crate::layers;
 use crate::state::AppState;
-use crate::{account, admin, auth, tags};
+use crate::{account, admin, audit, auth, metrics, tags, usage};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -119,10 +120,41 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(layers::policy::remove_layer_version_permission),
         )
         .route("/_lamina/code/{sha256}", get(code::download))
+        // The CloudWatch Logs API (JSON 1.1): every operation is `POST /` with `X-Amz-Target`.
+        .route(
+            "/",
+            axum::routing::post(crate::logs_api::dispatch)
+                .fallback(|| async { ApiError::UnknownOperation }),
+        )
         .route("/_lamina/admin/environments", get(admin::environments))
+        .route("/_lamina/admin/async", get(admin::async_queue))
+        .route("/_lamina/admin/usage", get(usage::admin))
+        .route("/_lamina/admin/audit", get(audit::admin))
+        .route("/metrics", get(metrics::handler))
+        .route(
+            "/2019-09-25/functions/{name}/event-invoke-config",
+            get(event_config::get)
+                .put(event_config::put)
+                .post(event_config::update)
+                .delete(event_config::delete),
+        )
+        .route(
+            "/2019-09-25/functions/{name}/event-invoke-config/list",
+            get(event_config::list),
+        )
+        .route(
+            "/2014-11-13/functions/{name}/invoke-async",
+            axum::routing::post(invoke::invoke_async),
+        )
+        .route(
+            "/2014-11-13/functions/{name}/invoke-async/",
+            axum::routing::post(invoke::invoke_async),
+        )
         .fallback(|| async { ApiError::UnknownOperation })
         // Bodies are bounded per operation in `auth::authenticate`, before any handler runs.
         .layer(axum::extract::DefaultBodyLimit::disable())
+        // After authentication (it needs the caller), before the handler.
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -36,6 +36,12 @@ pub struct ApiConfig {
     pub credentials: RootCredentials,
     /// Further identities accepted by SigV4 (Invoke only).
     pub principals: Vec<Principal>,
+    /// Retries, backoff and the SQS-compatible endpoint of asynchronous invocation.
+    pub async_invoke: crate::async_invoke::AsyncConfig,
+    /// `/metrics` authentication and OTLP export (`[telemetry]`).
+    pub telemetry: crate::observe::TelemetryConfig,
+    /// Prices usage is costed at (`[billing]`).
+    pub billing: crate::observe::BillingConfig,
     /// How long presigned code download URLs stay valid.
     pub presign_expiry_secs: u32,
 }
@@ -57,6 +63,10 @@ pub struct Inner {
     pub code_lock: tokio::sync::Mutex<()>,
     /// Runs invocations in execution environments.
     pub engine: Arc<Engine>,
+    /// The asynchronous invocation workers' shared state.
+    pub async_runtime: crate::async_invoke::AsyncRuntime,
+    /// Metrics, usage and traces of invocations.
+    pub observe: crate::observe::Observability,
 }
 
 impl AppState {
@@ -66,15 +76,19 @@ impl AppState {
         blobs: BlobStore,
         code_cache: PathBuf,
         engine: Arc<Engine>,
+        queues: Option<Arc<dyn crate::async_invoke::QueueSender>>,
     ) -> Self {
+        let observe = crate::observe::Observability::new(&config.telemetry);
         Self {
             inner: Arc::new(Inner {
+                observe,
                 config,
                 store,
                 blobs,
                 code_cache,
                 code_lock: tokio::sync::Mutex::new(()),
                 engine,
+                async_runtime: crate::async_invoke::AsyncRuntime::new(queues),
             }),
         }
     }

@@ -32,10 +32,39 @@ pub enum Outcome {
 
 /// The result of running one invocation in an environment.
 pub struct Ran {
-    pub outcome: Outcome,
     /// Whether the environment can serve another invocation.
     pub reusable: bool,
     pub tail: Tail,
+    /// The figures of its REPORT line.
+    pub figures: Figures,
+}
+
+/// An invocation whose outcome is known but which the runtime may still be finishing.
+pub struct InFlight {
+    request_id: String,
+    started: Instant,
+    started_at: std::time::SystemTime,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+    status: Option<(&'static str, Option<String>)>,
+    reusable: bool,
+}
+
+/// What the REPORT line of one invocation says, for metrics, usage and traces.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Wall-clock time of `START`.
+    pub started_at: std::time::SystemTime,
+    pub duration: Duration,
+    /// Billed Duration in ms (the duration rounded up to the millisecond).
+    pub billed_ms: u64,
+    /// Peak memory of the environment's cgroup, in bytes.
+    pub max_memory_used_bytes: u64,
+    /// Init Duration, on the first invocation after an on-demand cold start.
+    pub init_duration: Option<Duration>,
+    /// `timeout` or `error` (`None`: success).
+    pub status: Option<&'static str>,
+    pub error_type: Option<String>,
 }
 
 /// A failure the platform reports as a function error (`errorType`, `errorMessage`).
@@ -373,13 +402,15 @@ impl Environment {
     }
 
     /// Runs one invocation to its end (response, error, timeout or crash).
+    /// Runs one invocation until its outcome is known (response, error, timeout or crash).
+    /// The runtime may still be finishing: [`Environment::finish`] completes the invocation.
     pub async fn run(
         &mut self,
         inv: Invocation,
         timeout: Duration,
         version: &str,
         tail: bool,
-    ) -> Ran {
+    ) -> (Outcome, InFlight) {
         let request_id = inv.request_id.clone();
         {
             let mut t = self.sink.tail.lock().unwrap_or_else(|p| p.into_inner());
@@ -391,6 +422,7 @@ impl Environment {
             .line(&format!("START RequestId: {request_id} Version: {version}"));
         self.api.set_current(Some(request_id.clone()));
         let started = Instant::now();
+        let started_at = std::time::SystemTime::now();
         let deadline = tokio::time::Instant::now() + timeout;
         let mut closed = self.output.closed.clone();
         let mut status: Option<(&'static str, Option<String>)> = None;
@@ -456,7 +488,33 @@ impl Environment {
                 }
             }
         };
-        // The invocation is over when the runtime asks for the next one.
+        (
+            outcome,
+            InFlight {
+                request_id,
+                started,
+                started_at,
+                deadline,
+                timeout,
+                status,
+                reusable,
+            },
+        )
+    }
+
+    /// Completes an invocation after its outcome: waits for the runtime's next `/next` (the
+    /// invocation is over then), logs everything it wrote, and writes END and REPORT.
+    pub async fn finish(&mut self, inflight: InFlight) -> Ran {
+        let InFlight {
+            request_id,
+            started,
+            started_at,
+            deadline,
+            timeout,
+            status,
+            mut reusable,
+        } = inflight;
+        let mut closed = self.output.closed.clone();
         if reusable {
             let ready = async {
                 loop {
@@ -484,19 +542,29 @@ impl Environment {
             .with_sandbox(|s| s.max_memory_used_bytes())
             .unwrap_or(0);
         self.sink.line(&format!("END RequestId: {request_id}"));
+        let init_duration = self.init_duration.take();
         let report = Report {
             request_id: &request_id,
             duration_ms: duration.as_secs_f64() * 1000.0,
             memory_size_mb: self.memory_mb,
             max_memory_used_mb: max_memory.div_ceil(1024 * 1024),
-            init_duration_ms: self.init_duration.take().map(|d| d.as_secs_f64() * 1000.0),
+            init_duration_ms: init_duration.map(|d| d.as_secs_f64() * 1000.0),
             status: status.as_ref().map(|(s, t)| (*s, t.as_deref())),
         };
         self.sink.line(&report.line());
+        let figures = Figures {
+            started_at,
+            duration,
+            billed_ms: report.billed_ms(),
+            max_memory_used_bytes: max_memory,
+            init_duration,
+            status: status.as_ref().map(|(s, _)| *s),
+            error_type: status.and_then(|(_, t)| t),
+        };
         Ran {
-            outcome,
             reusable,
             tail: take_tail(&self.sink),
+            figures,
         }
     }
 

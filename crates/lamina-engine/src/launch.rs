@@ -87,10 +87,20 @@ pub fn environment(
             // Output reaches the log stream line by line, as on AWS.
             set("PYTHONUNBUFFERED", "1");
         }
-        Family::Node => set(
-            "NODE_PATH",
-            "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task",
-        ),
+        Family::Node => {
+            // Layers may ship modules per Node major version (`nodejs/node22/node_modules`).
+            let major = config
+                .runtime
+                .strip_prefix("nodejs")
+                .and_then(|v| v.strip_suffix(".x"))
+                .unwrap_or("20");
+            set(
+                "NODE_PATH",
+                &format!(
+                    "/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task"
+                ),
+            );
+        }
         Family::Java => set("CLASSPATH", "/var/task:/var/task/lib/*:/opt/java/lib/*"),
         _ => {}
     }

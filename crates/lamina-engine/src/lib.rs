@@ -12,13 +12,13 @@ pub mod runtime_api;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use lamina_sandbox::CgroupRoot;
 use lamina_types::model::FunctionConfig;
 
-use environment::{Environment, Outcome, StartFailure};
+use environment::{Environment, Figures, Outcome, StartFailure};
 pub use pool::Provision;
 use pool::{Acquired, Limits, Pooled, Pools};
 use runtime_api::Invocation;
@@ -75,6 +75,9 @@ pub struct InvokeRequest {
     pub tail: bool,
     /// The function's reserved concurrency, if it has one.
     pub reserved_concurrency: Option<u32>,
+    /// Called with the REPORT figures once the invocation is complete (after the reply when
+    /// no log tail was asked for), before the environment is free again.
+    pub on_complete: Option<Box<dyn FnOnce(InvocationMetrics) + Send>>,
 }
 
 /// The result the Invoke API returns.
@@ -87,6 +90,73 @@ pub struct InvokeResponse {
     pub log_result: Option<String>,
     pub executed_version: String,
     pub request_id: String,
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationStatus {
+    Success,
+    /// The function (or its runtime, or its initialisation) failed.
+    Error,
+    /// The function ran out of time.
+    Timeout,
+}
+
+/// The figures of one invocation: those of its REPORT line, and how it got its environment.
+#[derive(Debug, Clone)]
+pub struct InvocationMetrics {
+    pub request_id: String,
+    /// Wall-clock start of the invoke phase (`START`).
+    pub started_at: SystemTime,
+    /// `Duration` of the REPORT line (zero when initialisation failed).
+    pub duration: Duration,
+    /// `Billed Duration` of the REPORT line, in ms.
+    pub billed_duration_ms: u64,
+    pub memory_size_mb: u32,
+    /// Peak memory of the environment (the REPORT line shows it in MB, rounded up).
+    pub max_memory_used_bytes: u64,
+    /// An on-demand cold start's wall-clock start and `Init Duration`.
+    pub init: Option<(SystemTime, Duration)>,
+    /// A new environment was started for this invocation.
+    pub cold_start: bool,
+    /// The invocation ran in a provisioned-concurrency environment.
+    pub provisioned: bool,
+    pub status: InvocationStatus,
+    /// `errorType` of a failed invocation, when known.
+    pub error_type: Option<String>,
+}
+
+impl InvocationMetrics {
+    fn of(figures: Figures, memory_size_mb: u32, init_started_at: Option<SystemTime>) -> Self {
+        let status = match figures.status {
+            None => InvocationStatus::Success,
+            Some("timeout") => InvocationStatus::Timeout,
+            Some(_) => InvocationStatus::Error,
+        };
+        Self {
+            request_id: String::new(),
+            started_at: figures.started_at,
+            duration: figures.duration,
+            billed_duration_ms: figures.billed_ms,
+            memory_size_mb,
+            max_memory_used_bytes: figures.max_memory_used_bytes,
+            init: init_started_at.zip(figures.init_duration),
+            cold_start: init_started_at.is_some(),
+            provisioned: false,
+            status,
+            error_type: figures.error_type,
+        }
+    }
+}
+
+/// A provisioned-concurrency target's environments: allocated, and idle among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedUsage {
+    /// `name:qualifier`.
+    pub target: String,
+    pub requested: u32,
+    pub allocated: u32,
+    pub idle: u32,
 }
 
 /// Invocations the engine could not run.
@@ -102,6 +172,10 @@ pub enum InvokeError {
     Internal(#[from] anyhow::Error),
 }
 
+/// How long an invocation waits for a finishing environment before starting a new one (a
+/// cold start costs far more).
+const FINISHING_WAIT: Duration = Duration::from_millis(100);
+
 /// What environments share.
 pub(crate) struct EngineCtx {
     pub config: EngineConfig,
@@ -112,7 +186,11 @@ pub(crate) struct EngineCtx {
 pub struct Engine {
     ctx: Option<EngineCtx>,
     unavailable: Option<String>,
+    /// Where log streams are written (known even when no environment can run).
+    logs_dir: PathBuf,
     pools: Mutex<Pools<Environment>>,
+    /// Woken whenever an environment goes back to its pool (or away).
+    released: tokio::sync::Notify,
 }
 
 /// Counts of environments, for tests and operators.
@@ -151,7 +229,9 @@ impl Engine {
         let engine = Arc::new(Self {
             ctx,
             unavailable,
+            logs_dir: config.logs_dir.clone(),
             pools: Mutex::new(Pools::default()),
+            released: tokio::sync::Notify::new(),
         });
         let weak = Arc::downgrade(&engine);
         let period =
@@ -184,6 +264,11 @@ impl Engine {
         }
     }
 
+    /// The directory of the log streams (`logs/<group>/<stream>.jsonl`, see [`logs`]).
+    pub fn logs_dir(&self) -> &std::path::Path {
+        &self.logs_dir
+    }
+
     pub fn stats(&self) -> EngineStats {
         let p = self.pools();
         EngineStats {
@@ -199,11 +284,15 @@ impl Engine {
     }
 
     /// Runs one synchronous invocation.
-    pub async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResponse, InvokeError> {
+    pub async fn invoke(
+        self: &Arc<Self>,
+        req: InvokeRequest,
+    ) -> Result<InvokeResponse, InvokeError> {
         let ctx = self.ctx()?;
         let function = Arc::clone(&req.function);
         let request_id = uuid::Uuid::new_v4().to_string();
         let memory = u64::from(function.config.memory_size);
+        self.await_finishing(&function.key).await;
         let acquired = self.pools().acquire(
             Self::limits(ctx),
             &function.key,
@@ -220,10 +309,13 @@ impl Engine {
                 });
             }
         };
+        let mut init_started_at = None;
         let mut env = match acquired {
             Acquired::Warm(env) => env,
             Acquired::Cold { evicted } => {
                 destroy_all(evicted).await;
+                let began = (SystemTime::now(), Instant::now());
+                init_started_at = Some(began.0);
                 match Environment::start(ctx, &function, &request_id, None).await {
                     Ok(env) => env,
                     Err(failure) => {
@@ -233,14 +325,31 @@ impl Engine {
                             p.env_gone(memory);
                         }
                         return match failure {
-                            StartFailure::Function { payload, tail } => Ok(InvokeResponse {
-                                payload,
-                                content_type: Some("application/json".into()),
-                                function_error: true,
-                                log_result: req.tail.then(|| tail.encode()),
-                                executed_version: function.version.clone(),
-                                request_id,
-                            }),
+                            StartFailure::Function { payload, tail } => {
+                                if let Some(done) = req.on_complete {
+                                    done(InvocationMetrics {
+                                        request_id: request_id.clone(),
+                                        started_at: SystemTime::now(),
+                                        duration: Duration::ZERO,
+                                        billed_duration_ms: 0,
+                                        memory_size_mb: function.config.memory_size,
+                                        max_memory_used_bytes: 0,
+                                        init: Some((began.0, began.1.elapsed())),
+                                        cold_start: true,
+                                        provisioned: false,
+                                        status: InvocationStatus::Error,
+                                        error_type: None,
+                                    });
+                                }
+                                Ok(InvokeResponse {
+                                    payload,
+                                    content_type: Some("application/json".into()),
+                                    function_error: true,
+                                    log_result: req.tail.then(|| tail.encode()),
+                                    executed_version: function.version.clone(),
+                                    request_id,
+                                })
+                            }
                             StartFailure::Platform(e) => Err(InvokeError::Internal(e)),
                         };
                     }
@@ -257,33 +366,106 @@ impl Engine {
             client_context: req.client_context,
         };
         let timeout = Duration::from_secs(u64::from(function.config.timeout));
-        let ran = env.run(inv, timeout, &function.version, req.tail).await;
-        self.pools().release_slot(slot);
-        self.release(env, ran.reusable).await;
-        let (payload, content_type, function_error) = match ran.outcome {
+        let provisioned = env.provisioned_for().is_some();
+        let (outcome, inflight) = env.run(inv, timeout, &function.version, req.tail).await;
+        let (payload, content_type, function_error) = match outcome {
             Outcome::Success {
                 payload,
                 content_type,
             } => (payload, content_type, false),
             Outcome::FunctionError { payload } => (payload, Some("application/json".into()), true),
         };
-        Ok(InvokeResponse {
+        let memory_size = function.config.memory_size;
+        let id = request_id.clone();
+        let figures = move |ran: &environment::Ran| {
+            let mut m = InvocationMetrics::of(ran.figures.clone(), memory_size, init_started_at);
+            m.provisioned = provisioned;
+            m.request_id = id;
+            m
+        };
+        let mut response = InvokeResponse {
             payload,
             content_type,
             function_error,
-            log_result: req.tail.then(|| ran.tail.encode()),
+            log_result: None,
             executed_version: function.version.clone(),
             request_id,
-        })
+        };
+        let on_complete = req.on_complete;
+        if req.tail {
+            // The log tail ends with REPORT: finish before answering.
+            let ran = env.finish(inflight).await;
+            if let Some(done) = on_complete {
+                done(figures(&ran));
+            }
+            self.pools().release_slot(slot);
+            self.release(env, ran.reusable).await;
+            response.log_result = Some(ran.tail.encode());
+            return Ok(response);
+        }
+        // Answer now; the runtime finishes the invocation (its next `/next`, END, REPORT) while
+        // the reply travels, and the environment goes back to its pool after that.
+        self.pools().finishing(&function.key, 1);
+        let engine = Arc::clone(self);
+        let key = function.key.clone();
+        tokio::spawn(async move {
+            let ran = env.finish(inflight).await;
+            if let Some(done) = on_complete {
+                done(figures(&ran));
+            }
+            {
+                let mut p = engine.pools();
+                p.release_slot(slot);
+                p.finishing(&key, -1);
+            }
+            engine.release(env, ran.reusable).await;
+        });
+        Ok(response)
+    }
+
+    /// Waits (bounded) until no invocation is still finishing, so every completed invocation
+    /// has been reported (for operators' views: metrics, usage).
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.pools().any_finishing() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// When an environment with `key` is finishing its previous invocation and none is idle,
+    /// waits for it (briefly) rather than cold-starting another one.
+    async fn await_finishing(&self, key: &str) {
+        let deadline = tokio::time::Instant::now() + FINISHING_WAIT;
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.pools().should_wait(key) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Returns an environment to its warm pool, or destroys it.
     async fn release(&self, env: Environment, reusable: bool) {
         if reusable {
             self.pools().put_idle(env, Instant::now());
+            self.released.notify_waiters();
             return;
         }
         self.pools().env_gone(env.memory_mb());
+        self.released.notify_waiters();
         env.destroy().await;
     }
 
@@ -329,6 +511,21 @@ impl Engine {
     /// How many environments a provisioned-concurrency target asked for and has.
     pub fn provision_status(&self, target: &str) -> Option<Provision> {
         self.pools().provision(target)
+    }
+
+    /// Every provisioned-concurrency target with its allocated and idle environments (busy
+    /// ones are the difference).
+    pub fn provisioned_usage(&self) -> Vec<ProvisionedUsage> {
+        self.pools()
+            .provisioned_usage()
+            .into_iter()
+            .map(|(target, p, idle)| ProvisionedUsage {
+                target,
+                requested: p.requested,
+                allocated: p.allocated,
+                idle,
+            })
+            .collect()
     }
 
     /// Stops a provisioned-concurrency target and destroys its idle environments.

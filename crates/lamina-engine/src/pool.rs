@@ -64,6 +64,8 @@ pub(crate) struct Pools<E> {
     live_memory_mb: u64,
     live_envs: u32,
     provisions: HashMap<String, Provision>,
+    /// Environments per key that answered their invocation and are finishing it.
+    finishing: HashMap<String, u32>,
 }
 
 impl<E> Default for Pools<E> {
@@ -77,6 +79,7 @@ impl<E> Default for Pools<E> {
             live_memory_mb: 0,
             live_envs: 0,
             provisions: HashMap::new(),
+            finishing: HashMap::new(),
         }
     }
 }
@@ -90,6 +93,26 @@ impl<E: Pooled> Pools<E> {
     }
     pub fn idle_envs(&self) -> u32 {
         self.idle.values().map(|v| v.len() as u32).sum()
+    }
+
+    /// Counts environments of `key` finishing an invocation (`delta` +1 or -1).
+    pub fn finishing(&mut self, key: &str, delta: i32) {
+        let n = self.finishing.entry(key.to_owned()).or_default();
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            self.finishing.remove(key);
+        }
+    }
+
+    pub fn any_finishing(&self) -> bool {
+        !self.finishing.is_empty()
+    }
+
+    /// Whether an invocation of `key` should wait for a finishing environment: none is idle,
+    /// and one will be soon.
+    pub fn should_wait(&self, key: &str) -> bool {
+        self.finishing.get(key).is_some_and(|n| *n > 0)
+            && self.idle.get(key).is_none_or(Vec::is_empty)
     }
 
     /// The sum of all functions' reserved concurrency (it leaves the unreserved pool).
@@ -255,6 +278,25 @@ impl<E: Pooled> Pools<E> {
         }
     }
 
+    /// Each target with its counts and how many of its environments are idle.
+    pub fn provisioned_usage(&self) -> Vec<(String, Provision, u32)> {
+        let mut out: Vec<_> = self
+            .provisions
+            .iter()
+            .map(|(target, p)| {
+                let idle = self
+                    .idle
+                    .values()
+                    .flatten()
+                    .filter(|i| i.env.provisioned_for() == Some(target.as_str()))
+                    .count();
+                (target.clone(), *p, u32::try_from(idle).unwrap_or(u32::MAX))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Stops a target: its idle environments are returned for destruction; busy ones become
     /// ordinary environments when they come back.
     pub fn remove_provision(&mut self, target: &str) -> Vec<E> {
@@ -403,5 +445,25 @@ mod tests {
         assert_eq!(gone.len(), 1);
         assert_eq!(p.live_envs(), 0);
         assert_eq!(p.provision("f:1"), None);
+    }
+
+    #[test]
+    fn provisioned_usage_counts_idle_environments_per_target() {
+        let mut p: Pools<Fake> = Pools::default();
+        p.set_provision("f:1", 2);
+        for _ in 0..2 {
+            p.make_room(LIMITS, 128).ok();
+            p.provisioned_one("f:1");
+            p.put_idle(env("f:1:k", Some("f:1")), Instant::now());
+        }
+        p.put_idle(env("f:1:k", None), Instant::now());
+        let (_, got) = p.acquire(LIMITS, "f:1:k", "f", 128, None).ok().unwrap();
+        assert!(matches!(got, Acquired::Warm(e) if e.provisioned.is_some()));
+        let usage = p.provisioned_usage();
+        assert_eq!(usage.len(), 1);
+        let (target, prov, idle) = &usage[0];
+        assert_eq!(target, "f:1");
+        assert_eq!(prov.allocated, 2);
+        assert_eq!(*idle, 1, "one provisioned environment is busy");
     }
 }

@@ -3,12 +3,18 @@
 //! Nothing here changes namespaces or identity, so it is safe to call from a
 //! multi-threaded (tokio) process. [`Sandbox::spawn`] and [`Sandbox::destroy`]
 //! block (up to a few seconds); call them from `spawn_blocking`.
+//!
+//! Jails are forked by one long-lived thread of the process (see
+//! [`spawn_jail`]): the jail's parent-death signal fires when the thread
+//! that forked it exits, and blocking-pool threads come and go.
 
 use std::io::{self, IoSliceMut};
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{
@@ -18,10 +24,10 @@ use nix::sys::socket::{
 use nix::sys::time::TimeVal;
 
 use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot};
-use crate::jail::{MAX_REQUEST, loop_users};
+use crate::jail::{MAX_REQUEST, PARENT_PID_ENV, loop_users};
 use crate::network::{EnvNetwork, Lease, Network, NetworkMode};
-use crate::spec::{JailMessage, JailRequest};
-use crate::{JAIL_ARG, SandboxError, SandboxSpec};
+use crate::spec::{JailMessage, JailRequest, ParentMessage};
+use crate::{JAIL_ARG, SandboxError, SandboxSpec, tmpimage};
 
 /// How long `spawn` waits for each jail message (covers a first-time mkfs).
 const JAIL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -91,6 +97,7 @@ impl Sandbox {
         let request = serde_json::to_vec(&JailRequest {
             spec: spec.clone(),
             network: lease.as_ref().map(|l| l.env.clone()),
+            tmp_template: tmp_template(spec),
         })
         .map_err(|e| SandboxError::InvalidSpec(e.to_string()))?;
         if request.len() > MAX_REQUEST {
@@ -121,10 +128,11 @@ impl Sandbox {
             cmd.arg(JAIL_ARG)
                 .env_clear()
                 .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .env(PARENT_PID_ENV, std::process::id().to_string())
                 .stdin(Stdio::from(theirs))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            cmd.spawn()
+            spawn_jail(cmd)
         };
         let child = match child {
             Ok(c) => c,
@@ -157,18 +165,33 @@ impl Sandbox {
             .cgroup
             .as_ref()
             .ok_or(SandboxError::KillCgroup { path: "".into() })?;
-        cgroup.add_process(self.child.id())?;
-        send(ctl.as_raw_fd(), request, MsgFlags::MSG_NOSIGNAL).map_err(|e| {
-            SandboxError::JailProtocol {
-                step: "sending the spec",
-                source: e.into(),
-            }
-        })?;
-        match recv_message(ctl, "waiting for the Runtime API listener")? {
+        // The spec goes first: the jail builds the environment while we move
+        // it into its cgroup (often a kernel RCU grace period, see
+        // `cgroup/mod.rs`), and it forks nothing before `Joined`.
+        let joined = send_packet(ctl, request, "sending the spec")
+            .and_then(|()| cgroup.add_process(self.child.id()))
+            .and_then(|()| {
+                let joined = serde_json::to_vec(&ParentMessage::Joined).map_err(|e| {
+                    SandboxError::JailProtocol {
+                        step: "sending Joined",
+                        source: io::Error::other(e),
+                    }
+                })?;
+                send_packet(ctl, &joined, "sending Joined")
+            });
+        if let Err(e) = joined {
+            // A jail that failed on its own explains the failure better.
+            return Err(reported_failure(ctl).unwrap_or(e));
+        }
+        match recv_message(
+            ctl,
+            "waiting for the Runtime API listener",
+            MsgFlags::empty(),
+        )? {
             Some((JailMessage::Listener, Some(fd))) => self.listener = Some(TcpListener::from(fd)),
             other => return Err(unexpected(other, "waiting for the Runtime API listener")),
         }
-        match recv_message(ctl, "waiting for exec")? {
+        match recv_message(ctl, "waiting for exec", MsgFlags::empty())? {
             // EOF: the last copy of the socket was closed by a successful exec.
             None => Ok(()),
             other => Err(match unexpected(other, "waiting for exec") {
@@ -336,10 +359,75 @@ fn wait_tmp_released(image: &Path) -> Result<(), SandboxError> {
     Ok(())
 }
 
+/// The `/tmp` template for `spec`'s size, formatted on first use; `None`
+/// without loop devices (the jail then mounts a tmpfs) or when it cannot be
+/// made (the jail then formats the image itself).
+fn tmp_template(spec: &SandboxSpec) -> Option<std::path::PathBuf> {
+    if !Path::new("/dev/loop-control").exists() {
+        return None;
+    }
+    tmpimage::ensure_template(&tmpimage::template_dir(&spec.tmp_dir), spec.tmp_size_mb).ok()
+}
+
+/// Forks and execs `cmd` on a thread that lives as long as the process.
+///
+/// The jail arms `PR_SET_PDEATHSIG`, which fires when the *thread* that
+/// forked it exits, not the process: forked from a blocking-pool thread, a
+/// jail would be killed when that thread retires. The spawner thread never
+/// exits, so the signal comes exactly when the server process dies.
+pub(crate) fn spawn_jail(cmd: Command) -> io::Result<Child> {
+    type Job = (Command, mpsc::SyncSender<io::Result<Child>>);
+    static SPAWNER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("lamina-jail-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let child = cmd.spawn();
+                    // The Command holds the jail's end of the control socket:
+                    // drop it first, so the jail holds the only copy.
+                    drop(cmd);
+                    let _ = reply.send(child);
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    let gone = || io::Error::other("the jail spawner thread is not running");
+    let spawner = spawner.as_ref().ok_or_else(gone)?;
+    let (reply, result) = mpsc::sync_channel(1);
+    spawner.send((cmd, reply)).map_err(|_| gone())?;
+    result.recv().map_err(|_| gone())?
+}
+
+fn send_packet(ctl: &OwnedFd, bytes: &[u8], step: &'static str) -> Result<(), SandboxError> {
+    send(ctl.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL)
+        .map(|_| ())
+        .map_err(|e| SandboxError::JailProtocol {
+            step,
+            source: e.into(),
+        })
+}
+
+/// A set-up or exec failure the jail already reported, if one is queued.
+fn reported_failure(ctl: &OwnedFd) -> Option<SandboxError> {
+    // Give a jail that is failing right now a moment to say why.
+    std::thread::sleep(Duration::from_millis(20));
+    while let Ok(Some(msg)) = recv_message(ctl, "reading the jail's report", MsgFlags::MSG_DONTWAIT)
+    {
+        if !matches!(msg.0, JailMessage::Listener) {
+            return Some(unexpected(Some(msg), "reading the jail's report"));
+        }
+    }
+    None
+}
+
 /// Receives one message; `None` on EOF.
 fn recv_message(
     ctl: &OwnedFd,
     step: &'static str,
+    flags: MsgFlags,
 ) -> Result<Option<(JailMessage, Option<OwnedFd>)>, SandboxError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
@@ -350,7 +438,7 @@ fn recv_message(
                 ctl.as_raw_fd(),
                 &mut iov,
                 Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
+                MsgFlags::MSG_CMSG_CLOEXEC | flags,
             ) {
                 Err(nix::Error::EINTR) => continue,
                 Err(nix::Error::EAGAIN) => {

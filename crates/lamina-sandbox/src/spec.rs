@@ -145,6 +145,23 @@ pub(crate) struct JailRequest {
     /// The leased link, when `spec.network` is `Egress`.
     #[serde(default)]
     pub network: Option<EnvNetwork>,
+    /// A formatted ext4 image of `spec.tmp_size_mb` to copy when the
+    /// environment's `/tmp` image does not exist yet (else the jail runs
+    /// `mkfs.ext4` itself).
+    #[serde(default)]
+    pub tmp_template: Option<PathBuf>,
+}
+
+/// Parent -> jail, after the request: one message once the jail is in its cgroup.
+///
+/// The parent moves the jail into its cgroup while the jail builds the
+/// environment; the jail waits for this only before it creates its cgroup
+/// namespace and forks init, so every process of the environment starts in
+/// the environment's group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub(crate) enum ParentMessage {
+    Joined,
 }
 
 /// Jail -> parent messages (one per SOCK_SEQPACKET packet).
@@ -209,10 +226,17 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&JailRequest {
             spec: s.clone(),
             network: None,
+            tmp_template: Some("/t/ext4-512m-v1.img".into()),
         })
         .unwrap();
         let back: JailRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back.spec, s);
+        assert_eq!(back.tmp_template, Some("/t/ext4-512m-v1.img".into()));
+        let joined = serde_json::to_vec(&ParentMessage::Joined).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<ParentMessage>(&joined).unwrap(),
+            ParentMessage::Joined
+        );
     }
 
     #[test]

@@ -411,3 +411,45 @@ fn measure_overhead() {
         median(destroy)
     );
 }
+
+/// Cold starts as the engine does them: every environment has a new
+/// `tmp_dir`, so its `/tmp` image is created (a copy of the size's template)
+/// before the runtime starts. Compare with `measure_overhead`, which reuses one.
+#[test]
+fn measure_cold_start() {
+    let Some(root) = setup() else { return };
+    let n = 15;
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let keep = Dirs::new();
+    for network in [
+        lamina_sandbox::NetworkMode::LoopbackOnly,
+        lamina_sandbox::NetworkMode::Egress,
+    ] {
+        let (mut fresh, mut reused) = (Vec::new(), Vec::new());
+        for i in 0..=n {
+            for (dirs, times) in [(&Dirs::new(), &mut fresh), (&keep, &mut reused)] {
+                let mut s = spec(dirs, &format!("cold{i}"), "");
+                s.argv = vec!["/bin/true".into()];
+                s.tmp_size_mb = 512;
+                s.network = network;
+                let t = Instant::now();
+                let mut sb = Sandbox::spawn(Path::new(JAIL), &s, &root).unwrap();
+                // The first round formats the template / creates `keep`'s image.
+                if i > 0 {
+                    times.push(t.elapsed());
+                }
+                sb.wait().unwrap();
+                sb.destroy().unwrap();
+            }
+        }
+        println!(
+            "COLD START {network:?} (median of {n}, 512 MiB /tmp): spawn->exec with a new tmp_dir {:?}, \
+             with the previous environment's /tmp image {:?}",
+            median(fresh),
+            median(reused)
+        );
+    }
+}

@@ -3,20 +3,26 @@
 //! Secrets (environment variables) never reach the database in the clear: the store seals them
 //! with the [`Sealer`] it is given before writing and opens them after reading.
 
+mod async_queue;
 mod layers;
+mod logs;
 mod policies;
 mod settings;
 mod sqlite;
+mod usage;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use lamina_types::model::{AliasRecord, FunctionRecord, ProvisionedConfig, VersionRecord};
 
+pub use async_queue::{AsyncStore, QueueStats};
 pub use layers::LayerStore;
+pub use logs::{LogGroupRecord, LogStore};
 pub use policies::{LATEST, PolicyChange, PolicyStore, StoredStatement};
 pub use settings::SettingsStore;
 pub use sqlite::SqliteStore;
+pub use usage::{AuditEntry, AuditStore, UsageRecord, UsageStore};
 
 /// Errors of the metadata store.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +102,17 @@ pub struct CodeUsage {
 
 /// Metadata persistence. Every mutation is atomic; updates are compare-and-swap on `RevisionId`.
 #[async_trait]
-pub trait Store: PolicyStore + SettingsStore + LayerStore + Send + Sync {
+pub trait Store:
+    PolicyStore
+    + SettingsStore
+    + LayerStore
+    + AsyncStore
+    + UsageStore
+    + AuditStore
+    + LogStore
+    + Send
+    + Sync
+{
     /// Inserts a new function; `AlreadyExists` if the name is taken.
     async fn create_function(&self, rec: &FunctionRecord) -> Result<(), StoreError>;
     async fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError>;

@@ -13,11 +13,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{CodeUsage, Sealer, Store, StoreError};
 
+mod async_queue;
 mod concurrency;
 mod layers;
+mod logs;
 /// Migrations in order; each is applied once and recorded in `schema_migrations`.
 mod policies;
 mod settings;
+mod usage;
 mod versions;
 
 const MIGRATIONS: &[(u32, &str)] = &[
@@ -29,6 +32,9 @@ const MIGRATIONS: &[(u32, &str)] = &[
     ),
     (4, include_str!("../migrations/0004_layers.sql")),
     (5, include_str!("../migrations/0005_concurrency.sql")),
+    (6, include_str!("../migrations/0006_async.sql")),
+    (7, include_str!("../migrations/0007_logs.sql")),
+    (8, include_str!("../migrations/0008_usage_audit.sql")),
 ];
 
 const FUNCTION_COLUMNS: &str = "name, config, environment, code_sha256, code_size, revision_id, \

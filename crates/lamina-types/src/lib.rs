@@ -2,6 +2,7 @@
 //! validation rules with AWS's exact error messages. No I/O lives here.
 
 pub mod arn;
+pub mod async_invoke;
 pub mod constraints;
 pub mod error;
 pub mod layer;

@@ -26,6 +26,8 @@ pub struct Limits {
     pub min_unreserved_concurrency: u32,
     pub tags_max: usize,
     pub layers_max: usize,
+    /// Largest payload of an asynchronous (`Event`) invocation.
+    pub async_payload_max_bytes: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +48,7 @@ impl Default for Limits {
             min_unreserved_concurrency: 100,
             tags_max: 50,
             layers_max: 5,
+            async_payload_max_bytes: 1_048_576,
         }
     }
 }

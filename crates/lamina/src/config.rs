@@ -37,6 +37,9 @@ pub struct ServerArgs {
     /// created on first start).
     #[arg(long, env = "LAMINA_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// Require SigV4 for `GET /metrics` (as `[telemetry] metrics_auth = true`).
+    #[arg(long, env = "LAMINA_METRICS_AUTH")]
+    pub metrics_auth: bool,
 }
 
 /// The optional configuration file. Unknown keys are refused so typos fail at start-up.
@@ -48,6 +51,15 @@ pub struct FileConfig {
     /// Identities besides the root, each a `[[principals]]` table.
     #[serde(default)]
     pub principals: Vec<PrincipalConfig>,
+    /// Asynchronous invocation: retry timing and the SQS-compatible endpoint.
+    #[serde(default)]
+    pub async_invoke: lamina_api::async_invoke::AsyncConfig,
+    /// `/metrics` authentication and OTLP trace export.
+    #[serde(default)]
+    pub telemetry: lamina_api::observe::TelemetryConfig,
+    /// Prices for usage (`GET /_lamina/admin/usage`).
+    #[serde(default)]
+    pub billing: lamina_api::observe::BillingConfig,
 }
 
 /// An identity other than the account's root: SigV4 accepts its key pair, and it may only
@@ -115,6 +127,9 @@ pub struct ServerConfig {
     pub env_credentials: Option<(String, String)>,
     /// Identities besides the root (`[[principals]]`).
     pub principals: Vec<PrincipalConfig>,
+    pub async_invoke: lamina_api::async_invoke::AsyncConfig,
+    pub telemetry: lamina_api::observe::TelemetryConfig,
+    pub billing: lamina_api::observe::BillingConfig,
 }
 
 impl ServerConfig {
@@ -139,6 +154,13 @@ impl ServerConfig {
             warn_if_readable_by_others(path);
         }
         let limits = file.limits;
+        let mut telemetry = file.telemetry;
+        telemetry.metrics_auth |= args.metrics_auth;
+        if let Some(endpoint) = &telemetry.otlp_endpoint {
+            lamina_api::telemetry::Endpoint::parse(endpoint)
+                .map_err(|e| anyhow::anyhow!("[telemetry] otlp_endpoint: {e}"))?;
+        }
+        file.billing.validate().map_err(anyhow::Error::msg)?;
         anyhow::ensure!(
             args.account_id.len() == 12 && args.account_id.bytes().all(|b| b.is_ascii_digit()),
             "--account-id must be 12 digits, got {:?}",
@@ -179,6 +201,9 @@ impl ServerConfig {
                 .unwrap_or_else(default_memory_budget_mb),
             env_credentials,
             principals: file.principals,
+            async_invoke: file.async_invoke,
+            telemetry,
+            billing: file.billing,
         })
     }
 }
@@ -276,6 +301,36 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn async_retry_timing_is_configurable() {
+        let c: FileConfig = toml::from_str(
+            "[async_invoke]\nsqs_endpoint = \"http://127.0.0.1:9324\"\n[async_invoke.retry]\nretry_delay_ms = 100\n",
+        )
+        .unwrap();
+        assert_eq!(c.async_invoke.retry.retry_delay_ms, 100);
+        assert_eq!(c.async_invoke.retry.throttle_backoff_min_ms, 1000);
+        assert!(toml::from_str::<FileConfig>("[async_invoke]\nretry_delay = 1\n").is_err());
+    }
+
+    #[test]
+    fn telemetry_and_billing_are_configurable() {
+        let c: FileConfig = toml::from_str(
+            "[telemetry]\nmetrics_auth = true\notlp_endpoint = \"http://127.0.0.1:4318\"\n[billing]\nprice_per_gb_second_usd = 0.00001\n",
+        )
+        .unwrap();
+        assert!(c.telemetry.metrics_auth);
+        assert_eq!(
+            c.telemetry.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318")
+        );
+        assert_eq!(c.billing.price_per_gb_second_usd, 0.00001);
+        assert_eq!(c.billing.price_per_million_requests_usd, 0.20);
+        let d = FileConfig::default();
+        assert!(!d.telemetry.metrics_auth);
+        assert_eq!(d.billing.price_per_gb_second_usd, 0.000_016_666_7);
+        assert!(toml::from_str::<FileConfig>("[telemetry]\notlp = \"x\"\n").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `lamina`: the Lamina binary.
 
+mod cli;
 mod config;
 mod credentials;
 mod runtimes;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run the Lambda-compatible API server.
     Server(config::ServerArgs),
+    #[command(flatten)]
+    Cli(cli::CliCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,11 +37,16 @@ fn main() -> std::process::ExitCode {
         lamina_sandbox::jail_main();
     }
     let cli = Cli::parse();
+    // The server logs what it does; the terminal commands only warnings.
+    let default_level = match cli.command {
+        Command::Server(_) => "info",
+        Command::Cli(_) => "warn",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LAMINA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .init();
     let result = match cli.command {
@@ -46,10 +54,12 @@ fn main() -> std::process::ExitCode {
             .enable_all()
             .build()
             .map_err(anyhow::Error::new)
-            .and_then(|rt| rt.block_on(server::run(args))),
+            .and_then(|rt| rt.block_on(server::run(args)))
+            .map(|()| std::process::ExitCode::SUCCESS),
+        Command::Cli(command) => cli::run(command),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("lamina: {e:#}");
             std::process::ExitCode::FAILURE

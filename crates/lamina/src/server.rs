@@ -80,17 +80,24 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
                 secret_access_key: secret.into(),
             },
             principals,
+            async_invoke: config.async_invoke.clone(),
+            telemetry: config.telemetry.clone(),
+            billing: config.billing.clone(),
             presign_expiry_secs: 600,
         },
         Arc::new(store),
         blobs,
         code_cache,
         Arc::clone(&engine),
+        sqs_sender(&config),
     );
     lamina_api::resume(&state)
         .await
         .context("resuming unfinished function updates")?;
-    let app = lamina_api::router(state);
+    lamina_api::async_invoke::spawn_workers(state.clone());
+    lamina_api::logs_api::retention::start_sweeper(state.clone()).await;
+    lamina_api::observe::spawn(state.clone());
+    let app = lamina_api::router(state.clone());
     // The one line on stdout: a contract with tests and scripts.
     println!("listening on http://{addr}");
     tracing::info!(%addr, data_dir = %data_dir.display(), "lamina server started");
@@ -98,6 +105,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    lamina_api::observe::shutdown(&state).await;
     engine.shutdown().await;
     tracing::info!("lamina server stopped");
     Ok(())
@@ -122,6 +130,29 @@ fn principals(config: &ServerConfig, root_key: &str) -> anyhow::Result<Vec<Princ
             })
         })
         .collect()
+}
+
+/// The SQS-compatible client for async destinations and dead-letter queues, when an endpoint
+/// is configured.
+fn sqs_sender(config: &ServerConfig) -> Option<Arc<dyn lamina_api::async_invoke::QueueSender>> {
+    let settings = &config.async_invoke;
+    let endpoint = settings.sqs_endpoint.clone()?;
+    let access_key_id = settings
+        .sqs_access_key_id
+        .clone()
+        .unwrap_or_else(|| "lamina".into());
+    let secret_access_key = settings
+        .sqs_secret_access_key
+        .clone()
+        .unwrap_or_else(|| "lamina".into());
+    Some(Arc::new(lamina_api::sqs::SqsClient::new(
+        lamina_api::sqs::SqsConfig {
+            endpoint,
+            access_key_id,
+            secret_access_key,
+            region: config.region.clone(),
+        },
+    )))
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {

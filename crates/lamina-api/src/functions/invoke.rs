@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
-use lamina_engine::{FunctionSnapshot, InvokeError, InvokeRequest};
-use lamina_types::UserError;
+use lamina_engine::{FunctionSnapshot, InvokeError, InvokeRequest, InvokeResponse};
 use lamina_types::arn::NameUse;
 use lamina_types::model::{FunctionRecord, State as FnState};
+use lamina_types::{FunctionRef, UserError};
 use sha2::{Digest, Sha256};
 
 use super::get::QualifierQuery;
@@ -97,21 +97,6 @@ pub async fn invoke(
         return Err(enum_error(log_type, "logType", "None, Tail"));
     }
     super::policy::authorize_invoke(&state, &caller, &fref).await?;
-    let target = match resolve(&state, &fref).await {
-        Err(ApiError::User(UserError::NotFound(_))) if fref.qualifier.is_none() => {
-            return Err(not_found(&state, &fref.name, Some("$LATEST")));
-        }
-        other => other?,
-    };
-    let (rec, version) = route(&state, target).await?;
-    match rec.state {
-        FnState::Active => {}
-        other => {
-            return Err(ApiError::conflict(format!(
-                "The operation cannot be performed at this time. The function is currently in the following state: {other:?}"
-            )));
-        }
-    }
     let payload = if body.iter().all(u8::is_ascii_whitespace) {
         Bytes::from_static(b"{}")
     } else {
@@ -127,38 +112,36 @@ pub async fn invoke(
         Some(b64) => Some(decode_client_context(b64)?),
     };
     if invocation_type == "Event" {
-        return Err(ApiError::invalid(
-            "Asynchronous invocation (InvocationType Event) is not available on this Lamina server yet: invoke with RequestResponse.",
-        ));
+        let limit = state.config.limits.async_payload_max_bytes;
+        if payload.len() as u64 > limit {
+            return Err(ApiError::User(UserError::EntityTooLarge(format!(
+                "{} byte payload is too large for the Event invocation type (limit {limit} bytes)",
+                payload.len()
+            ))));
+        }
+        // Unknown functions and bad qualifiers fail now, not in the queue.
+        resolve_target(&state, &fref).await?;
+        let request_id =
+            crate::async_invoke::enqueue(&state, &fref, &payload, &trace_id(&headers)).await?;
+        let mut response = StatusCode::ACCEPTED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+        return Ok(response);
     }
     if invocation_type == "DryRun" {
+        resolve_target(&state, &fref).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    code::ensure_unpacked(&state, &rec.code_sha256_hex)
-        .await
-        .map_err(ApiError::Internal)?;
-    crate::layers::opt::ensure_merged(&state, &rec.config.layers)
-        .await
-        .map_err(ApiError::Internal)?;
-    let mut invoked_arn = arn(&state, &rec.name);
-    if let Some(q) = &fref.qualifier {
-        invoked_arn.push(':');
-        invoked_arn.push_str(q);
-    }
-    let request = InvokeRequest {
-        function: Arc::new(snapshot(&state, &rec, &version)),
+    let result = run(
+        &state,
+        &fref,
         payload,
-        invoked_function_arn: invoked_arn,
         client_context,
-        trace_id: trace_id(&headers),
-        tail: log_type == "Tail",
-        reserved_concurrency: state.store.reserved_concurrency(&rec.name).await?,
-    };
-    let result = state.engine.invoke(request).await.map_err(|e| match e {
-        InvokeError::Throttled { reason } => ApiError::TooManyRequests { reason },
-        InvokeError::Unavailable(m) => ApiError::Service(m),
-        InvokeError::Internal(e) => ApiError::Internal(e),
-    })?;
+        trace_id(&headers),
+        log_type == "Tail",
+    )
+    .await?;
     let mut response = (StatusCode::OK, result.payload).into_response();
     let h = response.headers_mut();
     let mut put = |name: &'static str, value: &str| {
@@ -179,6 +162,149 @@ pub async fn invoke(
         put("x-amz-log-result", log);
     }
     Ok(response)
+}
+
+/// Largest `InvokeAsync` payload.
+const INVOKE_ASYNC_MAX: usize = 262_144;
+
+/// `POST /2014-11-13/functions/{name}/invoke-async/`: the deprecated InvokeAsync, which queues
+/// the event like `InvocationType: Event` on `$LATEST` and answers 202 `{"Status": 202}`.
+pub async fn invoke_async(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let fref = function_ref(&state, &name, NameUse::Read)?;
+    super::policy::authorize_invoke(&state, &caller, &fref).await?;
+    if body.len() > INVOKE_ASYNC_MAX {
+        return Err(ApiError::User(UserError::EntityTooLarge(format!(
+            "Request must be smaller than {INVOKE_ASYNC_MAX} bytes for the InvokeAsync operation"
+        ))));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Err(ApiError::InvalidRequestContent(format!(
+            "Could not parse request body into json: {e}"
+        )));
+    }
+    resolve_target(&state, &fref).await?;
+    let request_id =
+        crate::async_invoke::enqueue(&state, &fref, &body, &trace_id(&headers)).await?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({ "Status": 202 })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", v);
+    }
+    Ok(response)
+}
+
+/// Resolves the function and version an invocation of `fref` runs, refusing functions that
+/// are not `Active`.
+async fn resolve_target(
+    state: &AppState,
+    fref: &FunctionRef,
+) -> ApiResult<(FunctionRecord, String)> {
+    let target = match resolve(state, fref).await {
+        Err(ApiError::User(UserError::NotFound(_))) if fref.qualifier.is_none() => {
+            return Err(not_found(state, &fref.name, Some("$LATEST")));
+        }
+        other => other?,
+    };
+    let (rec, version) = route(state, target).await?;
+    match rec.state {
+        FnState::Active => {}
+        other => {
+            return Err(ApiError::conflict(format!(
+                "The operation cannot be performed at this time. The function is currently in the following state: {other:?}"
+            )));
+        }
+    }
+    Ok((rec, version))
+}
+
+/// Runs one invocation synchronously (the Invoke API and the async workers).
+pub(crate) async fn run(
+    state: &AppState,
+    fref: &FunctionRef,
+    payload: Bytes,
+    client_context: Option<String>,
+    trace_id: String,
+    tail: bool,
+) -> ApiResult<InvokeResponse> {
+    let (rec, version) = resolve_target(state, fref).await?;
+    code::ensure_unpacked(state, &rec.code_sha256_hex)
+        .await
+        .map_err(ApiError::Internal)?;
+    crate::layers::opt::ensure_merged(state, &rec.config.layers)
+        .await
+        .map_err(ApiError::Internal)?;
+    let mut invoked_arn = arn(state, &rec.name);
+    if let Some(q) = &fref.qualifier {
+        invoked_arn.push(':');
+        invoked_arn.push_str(q);
+    }
+    let request = InvokeRequest {
+        function: Arc::new(snapshot(state, &rec, &version)),
+        payload,
+        invoked_function_arn: invoked_arn.clone(),
+        client_context,
+        trace_id: trace_id.clone(),
+        tail,
+        reserved_concurrency: state.store.reserved_concurrency(&rec.name).await?,
+        on_complete: Some(record_completion(
+            state,
+            &rec.name,
+            &version,
+            invoked_arn,
+            trace_id,
+        )),
+    };
+    let result = {
+        let _in_flight = state.observe.metrics.in_flight(&rec.name, &version);
+        state.engine.invoke(request).await
+    };
+    if let Err(InvokeError::Throttled { .. }) = &result {
+        state.observe.metrics.throttle(&rec.name, &version);
+    }
+    result.map_err(|e| match e {
+        InvokeError::Throttled { reason } => ApiError::TooManyRequests { reason },
+        InvokeError::Unavailable(m) => ApiError::Service(m),
+        InvokeError::Internal(e) => ApiError::Internal(e),
+    })
+}
+
+/// Reports a completed invocation to metrics, usage and traces (called by the engine once the
+/// runtime has finished it).
+fn record_completion(
+    state: &AppState,
+    function: &str,
+    version: &str,
+    invoked_arn: String,
+    trace_id: String,
+) -> Box<dyn FnOnce(lamina_engine::InvocationMetrics) + Send> {
+    let state = state.clone();
+    let (function, version) = (function.to_owned(), version.to_owned());
+    let began = std::time::SystemTime::now();
+    Box::new(move |metrics| {
+        state.observe.invoked(
+            &state.config.region,
+            &crate::observe::Invoked {
+                function: &function,
+                version: &version,
+                invoked_arn: &invoked_arn,
+                request_id: metrics.request_id.as_str(),
+                trace_header: &trace_id,
+                began,
+                ended: std::time::SystemTime::now(),
+                function_error: metrics.status != lamina_engine::InvocationStatus::Success,
+                metrics: &metrics,
+            },
+        );
+    })
 }
 
 /// The record and version an invocation runs: an alias with `AdditionalVersionWeights` sends

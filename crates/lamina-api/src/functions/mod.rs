@@ -6,6 +6,7 @@ pub mod code;
 pub mod concurrency;
 pub mod create;
 pub mod delete;
+pub mod event_config;
 pub mod get;
 pub mod invoke;
 pub mod list;

@@ -54,11 +54,11 @@ async fn target(
         .ok_or_else(missing)
 }
 
-/// Maps the store's refusals to AWS's errors.
-fn policy_error(e: StoreError) -> ApiError {
+/// Maps the store's refusals to AWS's errors (`version_arn`: the layer version's ARN).
+fn policy_error(e: StoreError, version_arn: &str) -> ApiError {
     match e {
-        StoreError::LayerVersionNotFound { layer, version } => {
-            ApiError::not_found(format!("Layer version {layer}:{version} does not exist."))
+        StoreError::LayerVersionNotFound { .. } => {
+            ApiError::not_found(layer::does_not_exist(version_arn))
         }
         StoreError::LayerPolicyRevisionMismatch { .. } => stale_revision(),
         StoreError::LayerStatementExists { sid, .. } => ApiError::conflict(format!(
@@ -117,7 +117,7 @@ pub async fn add_layer_version_permission(
             &revision,
         )
         .await
-        .map_err(policy_error)?;
+        .map_err(|e| policy_error(e, &resource))?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "Statement": json_text, "RevisionId": revision })),
@@ -142,7 +142,7 @@ pub async fn remove_layer_version_permission(
             &new_revision(),
         )
         .await
-        .map_err(policy_error)?;
+        .map_err(|e| policy_error(e, &super::version_arn(&state, &rec.layer_name, rec.version)))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

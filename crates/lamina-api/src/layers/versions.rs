@@ -129,10 +129,10 @@ async fn get_layer_version_by_arn(
     arn: Option<&str>,
 ) -> ApiResult<Json<Value>> {
     let Some(arn) = arn else {
-        let mut c = lamina_types::constraints::Constraints::default();
-        c.null("arn");
-        c.finish()?;
-        return Err(resource_not_found());
+        return Err(UserError::Validation(vec![
+            "Value null at 'arn' failed to satisfy constraint: Member must not be null".into(),
+        ])
+        .into());
     };
     let parsed = LayerVersionArn::parse_query(arn)?;
     let version = lamina_types::layer::check_version_number(

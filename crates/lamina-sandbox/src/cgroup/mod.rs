@@ -1,20 +1,48 @@
-//! cgroup v1 and v2 support: detection, the limits an environment gets, and
-//! the per-environment group (create, add the jail, read counters, kill, remove).
+//! cgroup v1 and v2 support: detection, the limits an environment gets, the
+//! per-server group and the start-up sweep ([`server`]), and the
+//! per-environment group (create, add the jail, read counters, kill, remove).
+//!
+//! Layout: `<root>/srv-<pid>-<start>/<env id>`, where `<root>` is
+//! `/sys/fs/cgroup/<name>` on v2 and `/sys/fs/cgroup/{memory,cpu,pids}/<name>`
+//! on v1.
 //!
 //! The values written are computed by pure functions ([`CgroupLimits::v1_writes`],
 //! [`CgroupLimits::v2_writes`]) so they are unit-tested without root.
+//!
+//! Moving the jail into its group (the first write to `cgroup.procs`) costs a
+//! kernel RCU grace period (10-19 ms measured on a busy 2-core VM), because it
+//! write-locks the global thread-group rwsem. What was tried (`bench` numbers
+//! and the tests' `measure_*` output):
+//! - fewer hierarchies: only the first write is slow (the lock stays cheap for
+//!   a grace period), so dropping the freezer saves ~0.1 ms, not the wait;
+//! - a pool of pre-created groups: `mkdir` of the three groups takes ~0.25 ms,
+//!   so there is nothing to win;
+//! - the parent moves the jail **while** the jail builds its namespaces,
+//!   network, root and `/tmp` (the jail waits for a `Joined` message only
+//!   before it forks init): kept, it hides the wait behind that work;
+//! - `favordynmods` (a cgroup2 mount option; on a v1 host, remounting the
+//!   `unified` cgroup2 mount with it works too, as the lock is global): the
+//!   write then costs ~0.3 ms. It is a host setting (forks and exits get a bit
+//!   dearer), and on kernel 6.18 it cannot be switched off again until reboot,
+//!   so Lamina does not set it itself: see the host requirements in the crate docs;
+//! - `CLONE_INTO_CGROUP` (`clone3`, v2 only) would avoid the move entirely,
+//!   but needs a hand-written fork/exec in the multi-threaded server instead
+//!   of `std::process::Command`; not done (TODO), the overlap hides most of it.
 
+mod server;
 mod v1;
 mod v2;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::SandboxError;
 use crate::spec::{INIT_BOOST_MILLICORES, SandboxSpec};
 
+pub use server::{SERVER_GROUP_PREFIX, SweepReport};
 pub(crate) use v1::V1Cgroup;
 pub(crate) use v2::V2Cgroup;
 
@@ -28,31 +56,66 @@ pub enum CgroupVersion {
     V2,
 }
 
-/// The parent group under which every environment's group is created
-/// (`/sys/fs/cgroup/<name>` on v2; `/sys/fs/cgroup/<controller>/<name>` on v1).
+/// Where environments' groups are created: this server process's own group
+/// under the shared parent group `name` (`/sys/fs/cgroup/<name>/srv-<pid>-<start>`
+/// on v2; the same under `/sys/fs/cgroup/<controller>/` on v1).
 #[derive(Debug, Clone)]
 pub struct CgroupRoot {
+    /// The shared parent group `<mount>/<name>`.
     kind: RootKind,
+    /// This process's group under `kind` (set by [`CgroupRoot::detect`]).
+    server: Option<Arc<server::ServerGroup>>,
+    /// What the sweep at this process's first `detect` of `name` did.
+    startup_sweep: Option<Arc<SweepReport>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum RootKind {
+pub(crate) enum RootKind {
     V1(V1Paths),
     V2(PathBuf),
 }
 
-/// Parent directories of the v1 controllers we use.
+/// Directories of one group in the v1 hierarchies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct V1Paths {
     pub memory: PathBuf,
     pub cpu: PathBuf,
     pub pids: PathBuf,
-    /// Optional: used to freeze the group before killing it.
+    /// Not used for environments (see `v1.rs`); only swept, since older
+    /// versions created groups there.
     pub freezer: Option<PathBuf>,
 }
 
+impl RootKind {
+    /// The directories environments use (the first one carries the server lock).
+    pub(crate) fn dirs(&self) -> Vec<PathBuf> {
+        match self {
+            RootKind::V1(p) => vec![p.memory.clone(), p.cpu.clone(), p.pids.clone()],
+            RootKind::V2(dir) => vec![dir.clone()],
+        }
+    }
+
+    /// The directories a sweep looks at: [`RootKind::dirs`] plus the v1 freezer.
+    pub(crate) fn sweep_dirs(&self) -> Vec<PathBuf> {
+        let mut d = self.dirs();
+        if let RootKind::V1(p) = self {
+            d.extend(p.freezer.clone());
+        }
+        d
+    }
+}
+
 impl CgroupRoot {
-    /// Detects v1 vs v2 from `/proc/self/mountinfo` and creates the `name` parent group.
+    /// Detects v1 vs v2 from `/proc/self/mountinfo`, creates the `name`
+    /// parent group and, under it, this process's server group
+    /// (`srv-<pid>-<start time>`), in which [`crate::Sandbox::spawn`] creates
+    /// the environments' groups.
+    ///
+    /// The first call for a `name` in a process also sweeps what servers that
+    /// are gone left under `name` (killed leftover tasks, their environment
+    /// groups, their server groups; see [`CgroupRoot::sweep_stale`]); later
+    /// calls share the same server group. Groups of live servers are never
+    /// touched, so many servers may share a host and a `name`.
     ///
     /// A pure v2 host (cgroup2 mounted at `/sys/fs/cgroup`) uses v2; a v1 or
     /// hybrid host (v1 controllers plus `/sys/fs/cgroup/unified`) uses v1,
@@ -64,8 +127,11 @@ impl CgroupRoot {
                 path: path.into(),
                 source,
             })?;
-        let root = Self::from_mountinfo(&mountinfo, name)?;
+        let mut root = Self::from_mountinfo(&mountinfo, name)?;
         root.create_parent()?;
+        let (group, sweep) = server::for_process(&root.kind)?;
+        root.server = Some(group);
+        root.startup_sweep = Some(sweep);
         Ok(root)
     }
 
@@ -83,16 +149,19 @@ impl CgroupRoot {
                 .find(|m| !m.v2 && m.options.iter().any(|o| o == ctrl))
                 .map(|m| m.mount_point.join(name))
         };
+        let root = |kind| Self {
+            kind,
+            server: None,
+            startup_sweep: None,
+        };
         if let (Some(memory), Some(cpu), Some(pids)) = (v1("memory"), v1("cpu"), v1("pids")) {
             let freezer = v1("freezer");
-            return Ok(Self {
-                kind: RootKind::V1(V1Paths {
-                    memory,
-                    cpu,
-                    pids,
-                    freezer,
-                }),
-            });
+            return Ok(root(RootKind::V1(V1Paths {
+                memory,
+                cpu,
+                pids,
+                freezer,
+            })));
         }
         let v2 = mounts.iter().filter(|m| m.v2).min_by_key(|m| {
             (
@@ -101,9 +170,7 @@ impl CgroupRoot {
             )
         });
         match v2 {
-            Some(m) => Ok(Self {
-                kind: RootKind::V2(m.mount_point.join(name)),
-            }),
+            Some(m) => Ok(root(RootKind::V2(m.mount_point.join(name)))),
             None => Err(SandboxError::DetectCgroup(
                 "neither v1 memory+cpu+pids controllers nor a cgroup2 mount found".into(),
             )),
@@ -118,19 +185,43 @@ impl CgroupRoot {
         }
     }
 
+    /// This process's server group directories (one per hierarchy), under
+    /// which the environments' groups are created.
+    pub fn server_dirs(&self) -> Vec<PathBuf> {
+        self.env_parent().dirs()
+    }
+
+    /// The shared parent group's directories (`<mount>/<name>`, one per
+    /// hierarchy used), which hold every server's group.
+    pub fn parent_dirs(&self) -> Vec<PathBuf> {
+        self.kind.dirs()
+    }
+
+    /// What the sweep at this process's first [`CgroupRoot::detect`] of this
+    /// name did (`None` for a root that was not detected).
+    pub fn startup_sweep(&self) -> Option<&SweepReport> {
+        self.startup_sweep.as_deref()
+    }
+
+    /// Sweeps the parent group now: server groups whose server is gone (their
+    /// lock is free and their pid is not alive with the same start time) lose
+    /// their leftover tasks (SIGKILL), their environment groups and then
+    /// themselves; empty legacy groups older than a minute are removed. This
+    /// process's group and every live server's group are left alone.
+    /// Best effort: what fails is listed in [`SweepReport::errors`].
+    pub fn sweep_stale(&self) -> SweepReport {
+        server::sweep(&self.kind, self.server.as_ref().map(|s| s.name.as_str()))
+    }
+
+    fn env_parent(&self) -> &RootKind {
+        self.server.as_ref().map_or(&self.kind, |s| &s.kind)
+    }
+
     fn create_parent(&self) -> Result<(), SandboxError> {
         match &self.kind {
-            RootKind::V1(p) => {
-                for dir in [
-                    Some(&p.memory),
-                    Some(&p.cpu),
-                    Some(&p.pids),
-                    p.freezer.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    mkdir(dir)?;
+            RootKind::V1(_) => {
+                for dir in self.kind.dirs() {
+                    mkdir(&dir)?;
                 }
                 Ok(())
             }
@@ -138,9 +229,9 @@ impl CgroupRoot {
         }
     }
 
-    /// Creates the environment's group `<root>/<id>`.
+    /// Creates the environment's group `<server group>/<id>`.
     pub(crate) fn create(&self, id: &str) -> Result<Cgroup, SandboxError> {
-        match &self.kind {
+        match self.env_parent() {
             RootKind::V1(p) => V1Cgroup::create(p, id).map(Cgroup::V1),
             RootKind::V2(dir) => V2Cgroup::create(&dir.join(id)).map(Cgroup::V2),
         }

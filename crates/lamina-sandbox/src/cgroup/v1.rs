@@ -1,4 +1,11 @@
-//! cgroup v1: one directory per controller hierarchy (memory, cpu, pids, freezer).
+//! cgroup v1: one directory per controller hierarchy (memory, cpu, pids).
+//!
+//! The freezer is not used: every task of an environment except the jail
+//! lives in the environment's PID namespace, and SIGKILLing its init makes the
+//! kernel kill the rest and refuse new forks there, so the kill loop cannot be
+//! outrun (the jail itself forks nothing after init). Freezing only added a
+//! write, a wait (up to 500 ms with a task in uninterruptible sleep) and a
+//! third write per destroy, and one more hierarchy to move the jail into.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -11,7 +18,6 @@ pub(crate) struct V1Cgroup {
     memory: PathBuf,
     cpu: PathBuf,
     pids: PathBuf,
-    freezer: Option<PathBuf>,
 }
 
 impl V1Cgroup {
@@ -20,7 +26,6 @@ impl V1Cgroup {
             memory: parent.memory.join(id),
             cpu: parent.cpu.join(id),
             pids: parent.pids.join(id),
-            freezer: parent.freezer.as_ref().map(|f| f.join(id)),
         };
         for (i, dir) in cg.dirs().iter().enumerate() {
             if let Err(e) = super::mkdir(dir) {
@@ -36,9 +41,7 @@ impl V1Cgroup {
     }
 
     pub fn dirs(&self) -> Vec<PathBuf> {
-        let mut d = vec![self.memory.clone(), self.cpu.clone(), self.pids.clone()];
-        d.extend(self.freezer.clone());
-        d
+        vec![self.memory.clone(), self.cpu.clone(), self.pids.clone()]
     }
 
     fn dir(&self, c: V1Controller) -> &Path {
@@ -59,6 +62,10 @@ impl V1Cgroup {
         Ok(())
     }
 
+    /// Moves `pid` into every hierarchy. Only the first write is slow (the
+    /// kernel waits for an RCU grace period to write-lock the thread-group
+    /// rwsem); the lock then stays cheap for a grace period, so the others
+    /// return at once.
     pub fn add_process(&self, pid: u32) -> Result<(), SandboxError> {
         for dir in self.dirs() {
             super::write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
@@ -75,28 +82,12 @@ impl V1Cgroup {
         super::read_keyed(&self.memory.join("memory.oom_control"), "oom_kill")
     }
 
-    /// Freezes the group (when the freezer is mounted) so nothing can fork
-    /// while we kill, SIGKILLs every task, thaws, and waits until it is empty.
+    /// SIGKILLs every task until the group is empty (see the module docs for
+    /// why no freezer is needed), then waits until every hierarchy agrees.
     pub fn kill_all(&self, deadline: Duration) -> Result<(), SandboxError> {
         let start = Instant::now();
-        if let Some(freezer) = self.freezer.as_ref().filter(|f| f.exists()) {
-            // Freezing stops forks while we kill, but a task in uninterruptible sleep (disk
-            // I/O on a loaded host) can hold the group in FREEZING: then kill without it,
-            // since the kill loop below repeats until the group is empty anyway.
-            let _ = freeze(freezer, FREEZE_WAIT.min(deadline));
-            let pids = super::procs(freezer);
-            for pid in pids.as_deref().unwrap_or_default() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(*pid),
-                    nix::sys::signal::SIGKILL,
-                );
-            }
-            // Always thaw, even after an error: killed tasks only die once thawed.
-            super::write_file(&freezer.join("freezer.state"), "THAWED")?;
-        }
         // Every task is in every hierarchy; pids covers threads-only stragglers too.
-        let rest = deadline.saturating_sub(start.elapsed());
-        super::kill_loop(&self.pids, rest)?;
+        super::kill_loop(&self.pids, deadline)?;
         for dir in self.dirs() {
             super::wait_empty(&dir, deadline.saturating_sub(start.elapsed()))?;
         }
@@ -111,25 +102,5 @@ impl V1Cgroup {
             }
         }
         first.map_or(Ok(()), Err)
-    }
-}
-
-/// How long `kill_all` waits for the freezer before killing without it.
-const FREEZE_WAIT: Duration = Duration::from_millis(500);
-
-fn freeze(freezer: &Path, deadline: Duration) -> Result<(), SandboxError> {
-    let state = freezer.join("freezer.state");
-    super::write_file(&state, "FROZEN")?;
-    let start = Instant::now();
-    loop {
-        if super::read_file(&state)?.trim() == "FROZEN" {
-            return Ok(());
-        }
-        if start.elapsed() > deadline {
-            return Err(SandboxError::KillCgroup {
-                path: freezer.into(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(1));
     }
 }

@@ -20,7 +20,7 @@ pub(crate) fn create_parent(dir: &Path) -> Result<(), SandboxError> {
     enable_controllers(dir, true)
 }
 
-fn enable_controllers(dir: &Path, required: bool) -> Result<(), SandboxError> {
+pub(crate) fn enable_controllers(dir: &Path, required: bool) -> Result<(), SandboxError> {
     let control = dir.join("cgroup.subtree_control");
     let enabled = super::read_file(&control)?;
     for c in CONTROLLERS {

@@ -6,7 +6,9 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
@@ -48,12 +50,29 @@ pub(crate) fn unblock_signals() -> Result<(), JailError> {
 
 /// Init dies (and with it the whole PID namespace) if the jail process dies.
 ///
-/// The jail cannot be checked for having died between fork and prctl (it is
-/// outside init's PID namespace, where `getppid()` is 0); in that window the
-/// environment survives until [`crate::Sandbox::destroy`] kills its cgroup.
-pub(crate) fn die_with_parent() -> Result<(), JailError> {
+/// The jail may have died between fork and prctl. `getppid()` cannot tell
+/// (the jail is outside init's PID namespace, where it is always 0), but the
+/// status pipe can: the jail holds its only read end, so once the jail is
+/// gone the write end `status_w` polls as an error.
+pub(crate) fn die_with_parent(status_w: BorrowedFd<'_>) -> Result<(), JailError> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
-        .map_err(|e| JailError::sys("set parent-death signal", e))
+        .map_err(|e| JailError::sys("set parent-death signal", e))?;
+    if reader_gone(status_w) {
+        return Err(JailError::msg(
+            "check jail",
+            "the jail exited before init started".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the read end of the pipe whose write end is `w` is closed everywhere.
+fn reader_gone(w: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(w, PollFlags::POLLOUT)];
+    poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLERR))
 }
 
 /// How the runtime ended, as sent from init to the jail process.
@@ -173,6 +192,15 @@ mod tests {
         }
         assert_eq!(Fate::decode(&[1, 2]), None);
         assert_eq!(Fate::decode(&[7, 0, 0, 0, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn a_closed_status_reader_is_noticed() {
+        use std::os::fd::AsFd;
+        let (r, w) = nix::unistd::pipe().unwrap();
+        assert!(!reader_gone(w.as_fd()));
+        drop(r);
+        assert!(reader_gone(w.as_fd()));
     }
 
     #[test]

@@ -3,19 +3,24 @@
 //! inside the jail's mount namespace. When the namespace dies the mount goes
 //! away and the kernel detaches the loop device by itself.
 //!
+//! A new image is a sparse copy of the parent's formatted template
+//! ([`crate::tmpimage`]); without one (or if the copy fails) the jail formats
+//! it with `mkfs.ext4` itself. Either way it is built as `<image>.new` and
+//! renamed, so a crash never leaves a half-made image to be reused.
+//!
 //! Falls back to a tmpfs of the same size (which counts against the memory
 //! limit) only when the host has no `/dev/loop-control` at all.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::mount::{MsFlags, mount};
 
 use super::JailError;
+use crate::tmpimage;
 
 const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
 const LOOP_CONFIGURE: libc::c_ulong = 0x4C0A;
@@ -49,7 +54,12 @@ struct LoopConfig {
 }
 
 /// Mounts the `/tmp` of `spec` on `target`.
-pub(crate) fn mount_tmp(image: &Path, target: &Path, size_mb: u64) -> Result<(), JailError> {
+pub(crate) fn mount_tmp(
+    image: &Path,
+    target: &Path,
+    size_mb: u64,
+    template: Option<&Path>,
+) -> Result<(), JailError> {
     if !Path::new("/dev/loop-control").exists() {
         // TODO: without loop devices /tmp is a tmpfs and counts against memory_mb.
         let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
@@ -69,14 +79,14 @@ pub(crate) fn mount_tmp(image: &Path, target: &Path, size_mb: u64) -> Result<(),
             format!("{} is already attached to a loop device", image.display()),
         ));
     }
-    let fresh = ensure_image(image, size_mb, false)?;
+    let fresh = ensure_image(image, size_mb, false, template)?;
     let result = attach_and_mount(image, target);
     let fresh = match result {
         Ok(()) => fresh,
         // An image from an older, crashed environment may be corrupt: /tmp
         // is scratch space, so rebuild it once.
         Err(_) if !fresh => {
-            ensure_image(image, size_mb, true)?;
+            ensure_image(image, size_mb, true, template)?;
             attach_and_mount(image, target)?;
             true
         }
@@ -91,7 +101,12 @@ pub(crate) fn mount_tmp(image: &Path, target: &Path, size_mb: u64) -> Result<(),
 }
 
 /// Creates (or re-creates) the sparse ext4 image. Returns whether it is new.
-fn ensure_image(image: &Path, size_mb: u64, force: bool) -> Result<bool, JailError> {
+fn ensure_image(
+    image: &Path,
+    size_mb: u64,
+    force: bool,
+    template: Option<&Path>,
+) -> Result<bool, JailError> {
     let size = size_mb * 1024 * 1024;
     if !force && fs::metadata(image).is_ok_and(|m| m.len() == size) {
         return Ok(false);
@@ -99,37 +114,36 @@ fn ensure_image(image: &Path, size_mb: u64, force: bool) -> Result<bool, JailErr
     if let Some(dir) = image.parent() {
         fs::create_dir_all(dir).map_err(|e| JailError::io("create tmp_dir", e))?;
     }
-    let f = File::create(image).map_err(|e| JailError::io("create /tmp image", e))?;
+    let mut new = image.as_os_str().to_owned();
+    new.push(".new");
+    let new = PathBuf::from(new);
+    let _ = fs::remove_file(&new);
+    let copied = template.is_some_and(|t| match tmpimage::copy_sparse(t, &new, size) {
+        Ok(_) => true,
+        Err(_) => {
+            let _ = fs::remove_file(&new);
+            false
+        }
+    });
+    if !copied {
+        format_new(&new, size)?;
+    }
+    fs::rename(&new, image).map_err(|e| JailError::io("rename /tmp image", e))?;
+    Ok(true)
+}
+
+/// Formats a new image at `path` (no template, or copying it failed).
+fn format_new(path: &Path, size: u64) -> Result<(), JailError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| JailError::io("create /tmp image", e))?;
     f.set_len(size)
         .map_err(|e| JailError::io("size /tmp image", e))?;
-    fs::set_permissions(image, fs::Permissions::from_mode(0o600))
-        .map_err(|e| JailError::io("chmod /tmp image", e))?;
     drop(f);
-    let out = Command::new("mkfs.ext4")
-        .args([
-            "-q",
-            "-F",
-            "-m",
-            "0",
-            "-O",
-            "^has_journal",
-            "-E",
-            "lazy_itable_init=1,nodiscard",
-        ])
-        .arg(image)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| JailError::io("run mkfs.ext4", e))?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).into_owned();
-        return Err(JailError::msg(
-            "mkfs.ext4 /tmp image",
-            format!("{}: {msg}", out.status),
-        ));
-    }
-    Ok(true)
+    tmpimage::mkfs(path).map_err(|e| JailError::io("mkfs.ext4 /tmp image", e))
 }
 
 fn attach_and_mount(image: &Path, target: &Path) -> Result<(), JailError> {
@@ -137,11 +151,15 @@ fn attach_and_mount(image: &Path, target: &Path) -> Result<(), JailError> {
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
     // `_dev_file` stays open until the mount holds the device; closing it
     // afterwards leaves the mount as the last user, so AUTOCLEAR fires on unmount.
-    mount(Some(dev.as_path()), target, Some("ext4"), flags, NONE_STR)
-        .map_err(|e| JailError::sys("mount /tmp image", e))
+    mount(
+        Some(dev.as_path()),
+        target,
+        Some("ext4"),
+        flags,
+        Some(tmpimage::MOUNT_DATA),
+    )
+    .map_err(|e| JailError::sys("mount /tmp image", e))
 }
-
-const NONE_STR: Option<&str> = None;
 
 /// Attaches `image` to a free loop device with AUTOCLEAR. Returns its path and open file.
 fn attach(image: &Path) -> Result<(PathBuf, File), JailError> {

@@ -1,17 +1,27 @@
 //! The jail: a single-threaded re-exec of `lamina` that builds the environment.
 //!
 //! Steps (A = jail process, B = init, C = runtime):
-//! 1. A reads the [`JailRequest`] from its stdin (the control socket).
-//! 2. A opens a netlink socket in the host's network namespace (egress only),
-//!    unshares mount, PID, IPC, UTS, network and cgroup namespaces, sets the
-//!    host name, brings `lo` up, creates the veth pair and configures both
-//!    ends ([`net`]; egress only), binds the Runtime API listener and sends
-//!    it to the parent.
-//! 3. A forks B (pid 1 of the new PID namespace). B builds the new root
-//!    ([`mount`]), `pivot_root`s, and forks C.
+//! 1. A arms `PR_SET_PDEATHSIG` (it dies with the server) and reads the
+//!    [`JailRequest`] from its stdin (the control socket).
+//! 2. Meanwhile the parent moves A into the environment's cgroup, which can
+//!    take a kernel RCU grace period (see `cgroup/mod.rs`); A does not wait
+//!    for that yet. A opens a netlink socket in the host's network namespace
+//!    (egress only), unshares mount, PID, IPC, UTS and network namespaces,
+//!    sets the host name, brings `lo` up, creates the veth pair and
+//!    configures both ends ([`net`]; egress only), binds the Runtime API
+//!    listener and sends it to the parent, then builds the new root in its
+//!    mount namespace ([`mount`]) including the `/tmp` image ([`loopdev`]).
+//! 3. A waits for the parent's [`ParentMessage::Joined`], unshares its cgroup
+//!    namespace (rooted at the environment's group) and forks B (pid 1 of
+//!    the new PID namespace, born in the group). B mounts `/proc`,
+//!    `pivot_root`s, and forks C.
 //! 4. C drops privileges ([`identity`]), installs the seccomp filter
 //!    ([`seccomp`]) and execs the runtime. B reaps and forwards signals; A
 //!    mirrors the runtime's exit ([`init`]).
+//!
+//! When the server dies, A gets SIGKILL (parent-death signal; the server forks
+//! jails from one long-lived thread, see `parent.rs`), B gets SIGKILL when A
+//! dies, and the kernel kills the rest of the PID namespace with B.
 
 mod identity;
 mod init;
@@ -29,7 +39,7 @@ use std::path::Path;
 use nix::sys::socket::{ControlMessage, MsgFlags, recv, sendmsg};
 use nix::unistd::{ForkResult, fork};
 
-use crate::spec::{JailMessage, JailRequest};
+use crate::spec::{JailMessage, JailRequest, ParentMessage};
 use crate::{JAIL_ROOT_MOUNTPOINT, SandboxSpec};
 
 pub(crate) use loopdev::loop_users;
@@ -41,6 +51,11 @@ pub const EXIT_EXEC_FAILED: i32 = 127;
 
 /// Largest request accepted over the control socket.
 pub(crate) const MAX_REQUEST: usize = 1 << 20;
+
+/// Environment variable through which the parent tells the jail its pid, so
+/// the jail can tell whether the server died before its parent-death signal
+/// was armed.
+pub(crate) const PARENT_PID_ENV: &str = "LAMINA_JAIL_PARENT";
 
 /// A failed jail step, reported to the parent as [`JailMessage::SetupFailed`].
 #[derive(Debug)]
@@ -96,6 +111,7 @@ pub fn jail_main() -> ! {
 }
 
 fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
+    die_with_server()?;
     ensure_single_threaded()?;
     let req = read_request(ctl)?;
     let spec = req.spec;
@@ -117,7 +133,7 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
         Some(_) => Some(net::open_host_netlink()?),
         None => None,
     };
-    ns::unshare_all()?;
+    ns::unshare_all_but_cgroup()?;
     ns::set_hostname(&spec.hostname)?;
     ns::loopback_up()?;
     if let (Some(host), Some(n)) = (host_netlink, &req.network) {
@@ -128,6 +144,21 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
         .map_err(|e| JailError::io("send Runtime API listener", e))?;
     drop(listener);
 
+    // The root, in this (new) mount namespace, which init shares. Only what
+    // needs the new PID namespace (procfs) is left to init.
+    let etc = req
+        .network
+        .as_ref()
+        .map(mount::NetEtc::for_env)
+        .unwrap_or_default();
+    let root = Path::new(JAIL_ROOT_MOUNTPOINT);
+    mount::prepare_root(root)?;
+    let (jail_ops, init_ops) =
+        mount::split_for_init(mount::plan_with(&spec, &etc, &mount::host_kind));
+    mount::apply(root, &jail_ops, req.tmp_template.as_deref())?;
+
+    wait_joined(ctl)?;
+    ns::unshare_cgroup()?;
     let (status_r, status_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| JailError::sys("create status pipe", e))?;
     init::block_signals()?;
@@ -138,12 +169,7 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
     match unsafe { fork() }.map_err(|e| JailError::sys("fork init", e))? {
         ForkResult::Child => {
             drop(status_r);
-            let etc = req
-                .network
-                .as_ref()
-                .map(mount::NetEtc::for_env)
-                .unwrap_or_default();
-            match run_init(ctl, &spec, &etc, status_w, devnull.as_fd()) {
+            match run_init(ctl, &spec, &init_ops, status_w, devnull.as_fd()) {
                 Ok(never) => match never {},
                 Err(e) => {
                     let _ = send(ctl, &e.into_message(), None);
@@ -161,19 +187,17 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
     }
 }
 
-/// Pid 1 of the new PID namespace: builds the root, forks the runtime, reaps.
+/// Pid 1 of the new PID namespace: mounts procfs, `pivot_root`s, forks the runtime, reaps.
 fn run_init(
     ctl: RawFd,
     spec: &SandboxSpec,
-    etc: &mount::NetEtc,
+    ops: &[mount::MountOp],
     status_w: OwnedFd,
     devnull: BorrowedFd<'_>,
 ) -> Result<std::convert::Infallible, JailError> {
-    init::die_with_parent()?;
+    init::die_with_parent(status_w.as_fd())?;
     let root = Path::new(JAIL_ROOT_MOUNTPOINT);
-    mount::prepare_root(root)?;
-    let ops = mount::plan_with(spec, etc, &mount::host_kind);
-    mount::apply(root, &ops)?;
+    mount::apply(root, ops, None)?;
     mount::pivot(root)?;
 
     // SAFETY: still single-threaded (init is a fork of the single-threaded jail
@@ -242,6 +266,46 @@ fn ensure_single_threaded() -> Result<(), JailError> {
         ));
     }
     Ok(())
+}
+
+/// Arms SIGKILL for when the server dies, then makes sure it has not died
+/// already (the jail would then have been re-parented, and never get the signal).
+fn die_with_server() -> Result<(), JailError> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| JailError::sys("set parent-death signal", e))?;
+    let expected = std::env::var(PARENT_PID_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok());
+    if let Some(expected) = expected
+        && nix::unistd::getppid().as_raw() != expected
+    {
+        return Err(JailError::msg(
+            "check server",
+            format!("the server (pid {expected}) exited before the jail started"),
+        ));
+    }
+    Ok(())
+}
+
+/// Waits until the parent has moved this process into the environment's cgroup.
+fn wait_joined(ctl: RawFd) -> Result<(), JailError> {
+    let mut buf = [0u8; 256];
+    let n = loop {
+        match recv(ctl, &mut buf, MsgFlags::empty()) {
+            Err(nix::Error::EINTR) => continue,
+            r => break r.map_err(|e| JailError::sys("wait for the cgroup move", e))?,
+        }
+    };
+    if n == 0 {
+        return Err(JailError::msg(
+            "wait for the cgroup move",
+            "control socket closed".into(),
+        ));
+    }
+    match serde_json::from_slice(&buf[..n]) {
+        Ok(ParentMessage::Joined) => Ok(()),
+        Err(e) => Err(JailError::msg("wait for the cgroup move", e.to_string())),
+    }
 }
 
 fn read_request(ctl: RawFd) -> Result<JailRequest, JailError> {

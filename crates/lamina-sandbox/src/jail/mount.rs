@@ -374,15 +374,52 @@ pub(crate) fn prepare_root(root: &Path) -> Result<(), JailError> {
     .map_err(err("mount root tmpfs", root))
 }
 
-/// Applies the plan under `root` (before `pivot_root`).
-pub(crate) fn apply(root: &Path, ops: &[MountOp]) -> Result<(), JailError> {
+impl MountOp {
+    /// The sandbox path the step works on.
+    pub(crate) fn target(&self) -> &Path {
+        match self {
+            MountOp::Mkdir { target, .. }
+            | MountOp::Tmpfs { target, .. }
+            | MountOp::BindRo { target, .. }
+            | MountOp::BindDev { target, .. }
+            | MountOp::Symlink { target, .. }
+            | MountOp::WriteFile { target, .. }
+            | MountOp::Proc { target }
+            | MountOp::TmpImage { target, .. }
+            | MountOp::RemountRo { target } => target,
+        }
+    }
+
+    /// Whether init must apply this step: procfs is mounted from inside the
+    /// new PID namespace (the jail itself is not in it), and the masks over
+    /// its files come after it.
+    fn needs_init(&self) -> bool {
+        let t = self.target();
+        matches!(self, MountOp::Proc { .. }) || (t.starts_with("/proc") && t != Path::new("/proc"))
+    }
+}
+
+/// Splits the plan, keeping its order, into the steps the jail applies
+/// before it forks init (while the parent moves it into its cgroup) and the
+/// steps init applies. The two never touch the same paths.
+pub(crate) fn split_for_init(ops: Vec<MountOp>) -> (Vec<MountOp>, Vec<MountOp>) {
+    ops.into_iter().partition(|op| !op.needs_init())
+}
+
+/// Applies the plan under `root` (before `pivot_root`). `tmp_template` is
+/// the formatted image a new `/tmp` image is copied from, if any.
+pub(crate) fn apply(
+    root: &Path,
+    ops: &[MountOp],
+    tmp_template: Option<&Path>,
+) -> Result<(), JailError> {
     for op in ops {
-        apply_one(root, op)?;
+        apply_one(root, op, tmp_template)?;
     }
     Ok(())
 }
 
-fn apply_one(root: &Path, op: &MountOp) -> Result<(), JailError> {
+fn apply_one(root: &Path, op: &MountOp, tmp_template: Option<&Path>) -> Result<(), JailError> {
     let ro = MsFlags::MS_REMOUNT
         | MsFlags::MS_BIND
         | MsFlags::MS_RDONLY
@@ -458,7 +495,7 @@ fn apply_one(root: &Path, op: &MountOp) -> Result<(), JailError> {
             size_mb,
         } => {
             let t = under(root, target);
-            loopdev::mount_tmp(image, &t, *size_mb)
+            loopdev::mount_tmp(image, &t, *size_mb, tmp_template)
         }
         MountOp::RemountRo { target } => {
             let t = under(root, target);

@@ -163,6 +163,39 @@ fn tmp_is_the_size_capped_image_from_tmp_dir() {
 }
 
 #[test]
+fn init_mounts_only_procfs_and_its_masks() {
+    let ops = plan(&spec(), &host);
+    let (jail, init) = split_for_init(ops.clone());
+    assert_eq!(jail.len() + init.len(), ops.len());
+    assert_eq!(
+        init,
+        vec![
+            MountOp::Proc {
+                target: "/proc".into()
+            },
+            MountOp::BindRo {
+                source: "/dev/null".into(),
+                target: "/proc/kcore".into(),
+                file: true
+            },
+            MountOp::BindRo {
+                source: "/dev/null".into(),
+                target: "/proc/keys".into(),
+                file: true
+            },
+        ]
+    );
+    // The jail keeps the plan's order (the /proc directory included) and does /tmp.
+    let in_plan: Vec<&MountOp> = ops.iter().filter(|op| jail.contains(op)).collect();
+    assert_eq!(in_plan, jail.iter().collect::<Vec<_>>());
+    assert!(jail.contains(&MountOp::Mkdir {
+        target: "/proc".into(),
+        mode: 0o555
+    }));
+    assert!(matches!(jail.last(), Some(MountOp::TmpImage { .. })));
+}
+
+#[test]
 fn targets_resolve_under_the_new_root() {
     assert_eq!(
         under(Path::new("/run/r"), Path::new("/var/task")),

@@ -21,8 +21,16 @@ pub(crate) fn namespace_flags() -> CloneFlags {
         | CloneFlags::CLONE_NEWCGROUP
 }
 
-pub(crate) fn unshare_all() -> Result<(), JailError> {
-    unshare(namespace_flags()).map_err(|e| JailError::sys("unshare namespaces", e))
+/// Every namespace but the cgroup one, which must wait until the jail is in
+/// the environment's group (a cgroup namespace is rooted where its creator is).
+pub(crate) fn unshare_all_but_cgroup() -> Result<(), JailError> {
+    unshare(namespace_flags() - CloneFlags::CLONE_NEWCGROUP)
+        .map_err(|e| JailError::sys("unshare namespaces", e))
+}
+
+/// The cgroup namespace, rooted at the environment's group (call once the jail is in it).
+pub(crate) fn unshare_cgroup() -> Result<(), JailError> {
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| JailError::sys("unshare cgroup namespace", e))
 }
 
 pub(crate) fn set_hostname(name: &str) -> Result<(), JailError> {
@@ -84,5 +92,6 @@ mod tests {
             assert!(f.contains(want), "{want:?}");
         }
         assert!(!f.contains(CloneFlags::CLONE_NEWUSER));
+        assert!(f.contains(CloneFlags::CLONE_NEWCGROUP));
     }
 }

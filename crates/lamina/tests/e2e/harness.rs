@@ -17,6 +17,7 @@ pub const SECRET_KEY: &str = "test-secret-key-for-lamina-e2e-tests-0001";
 pub struct TestServer {
     child: Option<Child>,
     pub endpoint: String,
+    pub data_dir: std::path::PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -64,6 +65,7 @@ impl TestServer {
         Self {
             child: Some(child),
             endpoint,
+            data_dir: data_dir.to_owned(),
             _temp: None,
         }
     }
@@ -83,6 +85,52 @@ impl TestServer {
             .behavior_version(BehaviorVersion::latest())
             .build();
         Client::from_conf(config)
+    }
+
+    /// A CloudWatch Logs SDK client with the root credentials (same plain-HTTP transport).
+    pub fn logs_client(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                ACCESS_KEY, SECRET_KEY, None, None, "static",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(config)
+    }
+
+    /// Kills the server without warning (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every log message of a function's log group, in file order.
+    pub fn log_messages(&self, function: &str) -> Vec<String> {
+        let dir = self
+            .data_dir
+            .join("logs")
+            .join(format!("%2Faws%2Flambda%2F{function}"));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines() {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+                    && let Some(m) = v["message"].as_str()
+                {
+                    out.push(m.to_owned());
+                }
+            }
+        }
+        out
     }
 
     /// Stops the server with SIGTERM and checks it exits cleanly.

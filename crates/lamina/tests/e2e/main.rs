@@ -2,13 +2,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod async_invoke;
 mod auth;
 mod aws_errors;
+mod cli;
 mod concurrency;
 mod functions;
 mod harness;
 mod invoke;
 mod layers;
+mod logs;
+mod observability;
 mod policy;
 mod settings;
 mod storage;

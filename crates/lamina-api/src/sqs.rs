@@ -1,0 +1,1582 @@
+//! Delivery to SQS-compatible queues: the target of async-invocation destinations
+//! (`DestinationConfig.OnSuccess` / `OnFailure` with an `arn:aws:sqs:..` destination) and of
+//! dead-letter queues (`DeadLetterConfig.TargetArn`).
+//!
+//! The operator configures one SQS-compatible endpoint ([`SqsConfig`]): moto, ElasticMQ,
+//! LocalStack, or anything else that speaks the SQS API. Only plain `http://` endpoints are
+//! supported for now: this crate carries no TLS stack, and self-hosted SQS-compatible servers
+//! listen on plain HTTP. An `https://` endpoint is refused with [`SqsError::InvalidEndpoint`].
+//!
+//! ## Wire protocol
+//!
+//! Requests use the SQS **JSON protocol** that current SDKs use (botocore 1.44 and
+//! aws-sdk-rust send it): `POST /` on the endpoint with `Content-Type: application/x-amz-json-1.0`,
+//! `X-Amz-Target: AmazonSQS.<Operation>`, `x-amzn-query-mode: true` (so the server reports the
+//! query-compatible error code in `x-amzn-query-error`, as botocore asks) and a JSON body
+//! (ASCII-only, non-ASCII escaped as `\uXXXX` like botocore's), signed with SigV4 (service
+//! `sqs`) by [`crate::sigv4::sign_request`]. Query-protocol bodies are form-encoded byte for
+//! byte as botocore encodes them. Servers that rebuild the body before checking the signature
+//! (moto with IAM authentication on) need both.
+//!
+//! Servers that predate the JSON protocol answer it with an "unknown operation" error. When
+//! the first JSON call of a client gets a 400/404/405/415/501 answer that is either not an AWS
+//! JSON error at all or names an unknown operation (`UnknownOperationException`,
+//! `InvalidAction`, ...), the same call is retried with the **query protocol** (`Action=..`
+//! form POST, XML answers), and the client keeps using the protocol that worked. A first JSON
+//! call answered in the JSON protocol (success or a service error) pins JSON.
+//! [`SqsClient::with_protocol`] pins one up front.
+//!
+//! ## Queue URLs
+//!
+//! A queue is named by its ARN. Its URL comes from `GetQueueUrl` (`QueueName` plus
+//! `QueueOwnerAWSAccountId`), cached per ARN for the life of the client (clones share the
+//! cache), so servers whose queue URLs are not `<endpoint>/<account>/<name>` work too (the
+//! URLs ElasticMQ hands out depend on its version and its `node-address` setting). The request for a queue is signed for the ARN's region, so multi-region
+//! servers (moto, LocalStack) look in the queue's region; requests that name no queue
+//! ([`SqsClient::create_queue`]) use [`SqsConfig::region`]. A cached URL whose queue has
+//! gone (`QueueDoesNotExist`) is forgotten, so the next call resolves it again.
+//!
+//! Each call opens one HTTP/1.1 connection (`Connection: close`) and is bounded by the
+//! client's timeout (10 s by default, [`SqsClient::with_timeout`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::rt::TokioIo;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::sigv4::sign_request;
+
+/// The SigV4 service name of SQS.
+const SERVICE: &str = "sqs";
+/// The query protocol's API version.
+const QUERY_VERSION: &str = "2012-11-05";
+const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+/// How long one call may take by default (connect, send, answer).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read (ten 256 KB messages, XML-escaped, fit easily).
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// How much of an unexpected answer is quoted in [`SqsError::UnexpectedResponse`].
+const DETAIL_LIMIT: usize = 256;
+
+/// AWS sends at most this many bytes of the error message as the DLQ's `ErrorMessage`
+/// attribute (use [`truncate_utf8`]).
+pub const DLQ_ERROR_MESSAGE_LIMIT: usize = 1024;
+
+/// Error codes with which servers refuse an operation or protocol they do not know.
+const UNKNOWN_OPERATION_CODES: [&str; 8] = [
+    "UnknownOperationException",
+    "UnknownOperation",
+    "InvalidAction",
+    "MissingAction",
+    "UnsupportedOperation",
+    "UnsupportedOperationException",
+    "NotImplemented",
+    "InvalidQueryParameter",
+];
+
+/// `x-www-form-urlencoded` as botocore writes it (Python's `urlencode`): everything but
+/// `A-Z a-z 0-9 - _ . ~` is percent-encoded, and a space is `+`.
+const FORM_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Where the operator's SQS-compatible server is, and the credentials to sign with.
+#[derive(Clone)]
+pub struct SqsConfig {
+    /// Base URL, e.g. `http://127.0.0.1:9324` (a path prefix is kept; `https` is not
+    /// supported yet).
+    pub endpoint: String,
+    /// Access key id the requests are signed with.
+    pub access_key_id: String,
+    /// Secret access key the requests are signed with.
+    pub secret_access_key: String,
+    /// Region for requests that name no queue (queue requests use the ARN's region).
+    pub region: String,
+}
+
+impl std::fmt::Debug for SqsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqsConfig")
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// The SQS wire protocols [`SqsClient`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqsProtocol {
+    /// `application/x-amz-json-1.0` with `X-Amz-Target: AmazonSQS.<Operation>`.
+    Json,
+    /// `Action=<Operation>&Version=2012-11-05` form POSTs with XML answers.
+    Query,
+}
+
+const PROTOCOL_AUTO: u8 = 0;
+const PROTOCOL_JSON: u8 = 1;
+const PROTOCOL_QUERY: u8 = 2;
+
+/// Why an SQS call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqsError {
+    /// The queue ARN is not `arn:<partition>:sqs:<region>:<12-digit account>:<queue name>`.
+    #[error("not an SQS queue ARN: {0:?} (expected arn:aws:sqs:<region>:<account>:<queue>)")]
+    InvalidArn(String),
+    /// The configured endpoint cannot be used (not `http://`, no host, bad port).
+    #[error("invalid SQS endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The request itself is invalid (e.g. a message attribute data type other than
+    /// `String`/`Number`, or a value that cannot go into a header).
+    #[error("invalid SQS request: {0}")]
+    InvalidInput(String),
+    /// No TCP connection to the endpoint (refused, unresolvable host, unreachable).
+    #[error("cannot connect to the SQS endpoint {endpoint}: {source}")]
+    Connect {
+        /// `host:port` that was tried.
+        endpoint: String,
+        /// The connect error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The endpoint did not answer within the client's timeout.
+    #[error("the SQS endpoint {endpoint} did not answer {operation} within {timeout:?}")]
+    Timeout {
+        /// `host:port` of the endpoint.
+        endpoint: String,
+        /// The SQS operation, e.g. `SendMessage`.
+        operation: &'static str,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// The HTTP exchange broke (connection reset, malformed HTTP, answer too large).
+    #[error("HTTP exchange with the SQS endpoint {endpoint} failed during {operation}: {message}")]
+    Http {
+        /// `host:port` of the endpoint.
+        endpoint: String,
+        /// The SQS operation.
+        operation: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The server answered with an SQS error.
+    #[error("SQS {operation} failed with HTTP {status}: {code}: {message}")]
+    Service {
+        /// The SQS operation.
+        operation: &'static str,
+        /// HTTP status of the answer.
+        status: u16,
+        /// The error code as the query protocol (and botocore's `Error.Code`) reports it, e.g.
+        /// `AWS.SimpleQueueService.NonExistentQueue`; the JSON error type when the server gave
+        /// no query-compatible code.
+        code: String,
+        /// The JSON protocol's error type without its namespace, e.g. `QueueDoesNotExist`
+        /// (`None` for query-protocol answers).
+        error_type: Option<String>,
+        /// The server's message (may be empty).
+        message: String,
+        /// `Some(true)` when the server blamed the request (`Sender`), `Some(false)` when it
+        /// blamed itself (`Receiver`), `None` when it did not say.
+        sender_fault: Option<bool>,
+    },
+    /// The server answered something that is neither a result nor an SQS error.
+    #[error("unexpected answer to SQS {operation} (HTTP {status}): {detail}")]
+    UnexpectedResponse {
+        /// The SQS operation.
+        operation: &'static str,
+        /// HTTP status of the answer.
+        status: u16,
+        /// What was unexpected, with the start of the body.
+        detail: String,
+    },
+}
+
+impl SqsError {
+    /// The SQS error code, for [`SqsError::Service`].
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True when the server said the queue does not exist (query code
+    /// `AWS.SimpleQueueService.NonExistentQueue`, JSON type `QueueDoesNotExist`).
+    pub fn is_queue_missing(&self) -> bool {
+        match self {
+            Self::Service {
+                code, error_type, ..
+            } => {
+                code == "AWS.SimpleQueueService.NonExistentQueue"
+                    || code == "QueueDoesNotExist"
+                    || error_type.as_deref() == Some("QueueDoesNotExist")
+            }
+            _ => false,
+        }
+    }
+
+    /// True for failures that may succeed if tried again later: no connection, a timeout, a
+    /// broken exchange, a server-side (5xx) error or throttling. False for bad input, a bad
+    /// endpoint, and errors the server blames on the request (a missing queue, say).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Timeout { .. } | Self::Http { .. } => true,
+            Self::Service {
+                status,
+                code,
+                sender_fault,
+                ..
+            } => {
+                *status >= 500
+                    || *status == 429
+                    || *sender_fault == Some(false)
+                    || code.contains("Throttl")
+                    || code == "RequestThrottled"
+                    || code == "ServiceUnavailable"
+            }
+            Self::UnexpectedResponse { status, .. } => *status >= 500 || *status == 429,
+            Self::InvalidArn(_) | Self::InvalidEndpoint { .. } | Self::InvalidInput(_) => false,
+        }
+    }
+
+    /// Whether a failed JSON call suggests the server does not speak the JSON protocol.
+    fn suggests_json_unsupported(&self) -> bool {
+        let status = match self {
+            Self::Service { status, .. } | Self::UnexpectedResponse { status, .. } => *status,
+            _ => return false,
+        };
+        if !matches!(status, 400 | 404 | 405 | 415 | 501) {
+            return false;
+        }
+        match self {
+            Self::UnexpectedResponse { .. } => true,
+            Self::Service {
+                code, error_type, ..
+            } => [Some(code.as_str()), error_type.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|c| UNKNOWN_OPERATION_CODES.contains(&c)),
+            _ => false,
+        }
+    }
+}
+
+/// One message returned by [`SqsClient::receive_messages`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// The id [`SqsClient::send_message`] returned when it was sent.
+    pub message_id: String,
+    /// Handle to delete the message or change its visibility.
+    pub receipt_handle: String,
+    /// The message body.
+    pub body: String,
+    /// Hex MD5 of the body, as the server computed it.
+    pub md5_of_body: Option<String>,
+    /// Message attributes by name (String and Number ones; binary values are left out).
+    pub attributes: BTreeMap<String, MessageAttribute>,
+}
+
+/// A received message attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAttribute {
+    /// `String`, `Number`, or a custom type such as `Number.int`.
+    pub data_type: String,
+    /// The value (absent for binary attributes).
+    pub string_value: Option<String>,
+}
+
+/// A parsed `http://host[:port][/prefix]` endpoint.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    /// Host to connect to (IPv6 without brackets).
+    connect_host: String,
+    port: u16,
+    /// `host[:port]` for messages.
+    display: String,
+    /// `Host` header value: lowercased, without the default port.
+    host_header: String,
+    /// Path requests go to: the prefix plus `/`.
+    path: String,
+    /// The absolute URL requests go to (what is signed).
+    url: String,
+}
+
+impl Endpoint {
+    fn parse(endpoint: &str) -> Result<Self, SqsError> {
+        let invalid = |reason: &str| SqsError::InvalidEndpoint {
+            endpoint: endpoint.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let trimmed = endpoint.trim();
+        let Some((scheme, rest)) = trimmed.split_once("://") else {
+            return Err(invalid(
+                "expected an http:// URL, e.g. http://127.0.0.1:9324",
+            ));
+        };
+        if scheme.eq_ignore_ascii_case("https") {
+            return Err(invalid(
+                "https endpoints are not supported yet (no TLS client); use the server's plain \
+                 http:// endpoint",
+            ));
+        }
+        if !scheme.eq_ignore_ascii_case("http") {
+            return Err(invalid(
+                "expected an http:// URL, e.g. http://127.0.0.1:9324",
+            ));
+        }
+        if rest.contains(['?', '#']) {
+            return Err(invalid("the endpoint must not have a query or fragment"));
+        }
+        let (authority, prefix) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+        if authority.contains('@') {
+            return Err(invalid("credentials in the endpoint URL are not supported"));
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let Some((host, after)) = v6.split_once(']') else {
+                return Err(invalid("unterminated IPv6 address"));
+            };
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or_else(|| invalid("bad port"))?),
+            };
+            (host, port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        let port = match port {
+            None => 80,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| invalid("bad port"))?,
+        };
+        let host = host.to_ascii_lowercase();
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let host_header = if port == 80 {
+            bracketed.clone()
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        if HeaderValue::from_str(&host_header).is_err() {
+            return Err(invalid(
+                "the host has characters a Host header cannot carry",
+            ));
+        }
+        let prefix = prefix.trim_end_matches('/');
+        let path = format!("{prefix}/");
+        if path.parse::<http::Uri>().is_err() {
+            return Err(invalid("the path is not a valid URL path"));
+        }
+        Ok(Self {
+            connect_host: host,
+            port,
+            display: format!("{bracketed}:{port}"),
+            url: format!("http://{host_header}{path}"),
+            host_header,
+            path,
+        })
+    }
+}
+
+/// Settings fixed at construction.
+#[derive(Clone)]
+struct Settings {
+    endpoint: Result<Endpoint, String>,
+    raw_endpoint: String,
+    access_key_id: String,
+    secret_access_key: String,
+    region: String,
+    timeout: Duration,
+}
+
+/// A client for one SQS-compatible endpoint. Cheap to clone; clones share the queue-URL cache
+/// and the detected protocol.
+#[derive(Clone)]
+pub struct SqsClient {
+    settings: Arc<Settings>,
+    /// `PROTOCOL_AUTO`, `PROTOCOL_JSON` or `PROTOCOL_QUERY`.
+    protocol: Arc<AtomicU8>,
+    /// Queue ARN → queue URL.
+    queue_urls: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl std::fmt::Debug for SqsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqsClient")
+            .field("endpoint", &self.settings.raw_endpoint)
+            .field("region", &self.settings.region)
+            .field("protocol", &self.protocol())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a protocol-level call carries: the JSON body, or the query parameters (without
+/// `Action` and `Version`).
+struct Call {
+    operation: &'static str,
+    region: String,
+    json: Value,
+    query: Vec<(String, String)>,
+}
+
+/// A call's successful answer, in the protocol that produced it.
+enum Answer {
+    Json(Value),
+    Xml(String),
+}
+
+/// An HTTP answer.
+struct RawResponse {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl SqsClient {
+    /// A client for `config.endpoint`. An unusable endpoint is reported by each call
+    /// ([`SqsError::InvalidEndpoint`]), so configuration loading need not fail.
+    pub fn new(config: SqsConfig) -> Self {
+        let endpoint = Endpoint::parse(&config.endpoint).map_err(|e| e.to_string());
+        Self {
+            settings: Arc::new(Settings {
+                endpoint,
+                raw_endpoint: config.endpoint,
+                access_key_id: config.access_key_id,
+                secret_access_key: config.secret_access_key,
+                region: config.region,
+                timeout: DEFAULT_TIMEOUT,
+            }),
+            protocol: Arc::new(AtomicU8::new(PROTOCOL_AUTO)),
+            queue_urls: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Bounds each call (connect, request, answer) by `timeout` instead of 10 s.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        let mut settings = (*self.settings).clone();
+        settings.timeout = timeout;
+        self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Uses `protocol` for every call, without detection or fallback.
+    #[must_use]
+    pub fn with_protocol(self, protocol: SqsProtocol) -> Self {
+        let value = match protocol {
+            SqsProtocol::Json => PROTOCOL_JSON,
+            SqsProtocol::Query => PROTOCOL_QUERY,
+        };
+        self.protocol.store(value, Ordering::SeqCst);
+        self
+    }
+
+    /// The protocol in use: `None` until the first answer told which one the server speaks.
+    pub fn protocol(&self) -> Option<SqsProtocol> {
+        match self.protocol.load(Ordering::SeqCst) {
+            PROTOCOL_JSON => Some(SqsProtocol::Json),
+            PROTOCOL_QUERY => Some(SqsProtocol::Query),
+            _ => None,
+        }
+    }
+
+    /// Sends one message to the queue named by `queue_arn` (`arn:aws:sqs:region:account:name`)
+    /// with optional String/Number message attributes `(name, data type, value)`; for a DLQ:
+    /// `RequestID` (String), `ErrorCode` (Number) and `ErrorMessage` (String, the first 1 KB:
+    /// see [`truncate_utf8`]). Returns the `MessageId` the server assigned.
+    pub async fn send_message(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(&str, &str, &str)],
+    ) -> Result<String, SqsError> {
+        for (name, data_type, _) in attributes {
+            let base = data_type.split('.').next().unwrap_or("");
+            if name.is_empty() || !matches!(base, "String" | "Number") {
+                return Err(SqsError::InvalidInput(format!(
+                    "message attribute {name:?} has data type {data_type:?}; only named String \
+                     and Number attributes are supported"
+                )));
+            }
+        }
+        let (region, _, _) = parse_arn(queue_arn)?;
+        let queue_url = self.queue_url(queue_arn).await?;
+
+        let mut json_attributes = Map::new();
+        let mut query = vec![
+            ("QueueUrl".to_owned(), queue_url.clone()),
+            ("MessageBody".to_owned(), body.to_owned()),
+        ];
+        for (i, (name, data_type, value)) in attributes.iter().enumerate() {
+            json_attributes.insert(
+                (*name).to_owned(),
+                json!({"DataType": data_type, "StringValue": value}),
+            );
+            let prefix = format!("MessageAttribute.{}", i + 1);
+            query.push((format!("{prefix}.Name"), (*name).to_owned()));
+            query.push((format!("{prefix}.Value.DataType"), (*data_type).to_owned()));
+            query.push((format!("{prefix}.Value.StringValue"), (*value).to_owned()));
+        }
+        let mut json_body = json!({"QueueUrl": queue_url, "MessageBody": body});
+        if !json_attributes.is_empty() {
+            json_body["MessageAttributes"] = Value::Object(json_attributes);
+        }
+        let call = Call {
+            operation: "SendMessage",
+            region,
+            json: json_body,
+            query,
+        };
+        let answer = self.call_for_queue(queue_arn, call).await?;
+        let message_id = match &answer {
+            Answer::Json(value) => value
+                .get("MessageId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            Answer::Xml(xml) => xml_text(xml, "MessageId"),
+        };
+        message_id.ok_or_else(|| SqsError::UnexpectedResponse {
+            operation: "SendMessage",
+            status: 200,
+            detail: "the answer has no MessageId".to_owned(),
+        })
+    }
+
+    /// The URL of the queue named by `queue_arn`, from `GetQueueUrl` (`QueueName` and
+    /// `QueueOwnerAWSAccountId` from the ARN), cached per ARN.
+    pub async fn queue_url(&self, queue_arn: &str) -> Result<String, SqsError> {
+        let (region, account, name) = parse_arn(queue_arn)?;
+        if let Some(url) = self.cached_url(queue_arn) {
+            return Ok(url);
+        }
+        let call = Call {
+            operation: "GetQueueUrl",
+            region,
+            json: json!({"QueueName": name, "QueueOwnerAWSAccountId": account}),
+            query: vec![
+                ("QueueName".to_owned(), name),
+                ("QueueOwnerAWSAccountId".to_owned(), account),
+            ],
+        };
+        let url = queue_url_of(self.call(&call).await?, "GetQueueUrl")?;
+        if let Ok(mut cache) = self.queue_urls.lock() {
+            cache.insert(queue_arn.to_owned(), url.clone());
+        }
+        Ok(url)
+    }
+
+    /// Creates a standard queue named `name` in [`SqsConfig::region`] (or returns the existing
+    /// one's URL, as SQS does for identical attributes) and returns its URL. Used by tests and
+    /// operator tooling; Lamina itself only sends to queues that exist.
+    pub async fn create_queue(&self, name: &str) -> Result<String, SqsError> {
+        let call = Call {
+            operation: "CreateQueue",
+            region: self.settings.region.clone(),
+            json: json!({"QueueName": name}),
+            query: vec![("QueueName".to_owned(), name.to_owned())],
+        };
+        queue_url_of(self.call(&call).await?, "CreateQueue")
+    }
+
+    /// Receives up to `max_messages` (1-10) messages with all their message attributes,
+    /// waiting up to `wait_seconds` (0-20) for the first one (long polling). The messages stay
+    /// in the queue, invisible for the queue's visibility timeout. Used by tests and tooling.
+    pub async fn receive_messages(
+        &self,
+        queue_arn: &str,
+        max_messages: u8,
+        wait_seconds: u8,
+    ) -> Result<Vec<ReceivedMessage>, SqsError> {
+        let (region, _, _) = parse_arn(queue_arn)?;
+        let queue_url = self.queue_url(queue_arn).await?;
+        let call = Call {
+            operation: "ReceiveMessage",
+            region,
+            json: json!({
+                "QueueUrl": queue_url,
+                "MaxNumberOfMessages": max_messages,
+                "WaitTimeSeconds": wait_seconds,
+                "MessageAttributeNames": ["All"],
+            }),
+            query: vec![
+                ("QueueUrl".to_owned(), queue_url.clone()),
+                ("MaxNumberOfMessages".to_owned(), max_messages.to_string()),
+                ("WaitTimeSeconds".to_owned(), wait_seconds.to_string()),
+                ("MessageAttributeName.1".to_owned(), "All".to_owned()),
+            ],
+        };
+        let extra = Duration::from_secs(u64::from(wait_seconds));
+        match self.call_for_queue_with(queue_arn, call, extra).await? {
+            Answer::Json(value) => Ok(messages_from_json(&value)),
+            Answer::Xml(xml) => Ok(messages_from_xml(&xml)),
+        }
+    }
+
+    fn cached_url(&self, queue_arn: &str) -> Option<String> {
+        self.queue_urls
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(queue_arn).cloned())
+    }
+
+    /// A call about one queue: a "queue does not exist" answer forgets its cached URL.
+    async fn call_for_queue(&self, queue_arn: &str, call: Call) -> Result<Answer, SqsError> {
+        self.call_for_queue_with(queue_arn, call, Duration::ZERO)
+            .await
+    }
+
+    async fn call_for_queue_with(
+        &self,
+        queue_arn: &str,
+        call: Call,
+        extra_time: Duration,
+    ) -> Result<Answer, SqsError> {
+        let result = self.call_with(&call, extra_time).await;
+        if let Err(e) = &result
+            && e.is_queue_missing()
+            && let Ok(mut cache) = self.queue_urls.lock()
+        {
+            cache.remove(queue_arn);
+        }
+        result
+    }
+
+    async fn call(&self, call: &Call) -> Result<Answer, SqsError> {
+        self.call_with(call, Duration::ZERO).await
+    }
+
+    /// Runs a call in the protocol in use, detecting it on the first call (see the module
+    /// documentation).
+    async fn call_with(&self, call: &Call, extra_time: Duration) -> Result<Answer, SqsError> {
+        let endpoint = match &self.settings.endpoint {
+            Ok(endpoint) => endpoint,
+            Err(reason) => {
+                return Err(SqsError::InvalidEndpoint {
+                    endpoint: self.settings.raw_endpoint.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        };
+        match self.protocol.load(Ordering::SeqCst) {
+            PROTOCOL_JSON => self.call_json(endpoint, call, extra_time).await,
+            PROTOCOL_QUERY => self.call_query(endpoint, call, extra_time).await,
+            _ => match self.call_json(endpoint, call, extra_time).await {
+                Err(e) if e.suggests_json_unsupported() => {
+                    tracing::debug!(error = %e, "SQS endpoint refused the JSON protocol; trying the query protocol");
+                    let result = self.call_query(endpoint, call, extra_time).await;
+                    if matches!(result, Ok(_) | Err(SqsError::Service { .. })) {
+                        self.pin(PROTOCOL_QUERY);
+                    }
+                    result
+                }
+                result => {
+                    if matches!(result, Ok(_) | Err(SqsError::Service { .. })) {
+                        self.pin(PROTOCOL_JSON);
+                    }
+                    result
+                }
+            },
+        }
+    }
+
+    fn pin(&self, protocol: u8) {
+        // Only the first detection counts; `with_protocol` may have pinned one already.
+        let _ = self.protocol.compare_exchange(
+            PROTOCOL_AUTO,
+            protocol,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
+
+    async fn call_json(
+        &self,
+        endpoint: &Endpoint,
+        call: &Call,
+        extra_time: Duration,
+    ) -> Result<Answer, SqsError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        let target = HeaderValue::from_str(&format!("AmazonSQS.{}", call.operation))
+            .map_err(|_| SqsError::InvalidInput("bad operation name".to_owned()))?;
+        headers.insert("x-amz-target", target);
+        headers.insert("x-amzn-query-mode", HeaderValue::from_static("true"));
+        let body = ascii_json(&call.json).into_bytes();
+        let response = self.post(endpoint, call, headers, body, extra_time).await?;
+        if (200..300).contains(&response.status) {
+            if response.body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Answer::Json(json!({})));
+            }
+            return serde_json::from_slice(&response.body)
+                .map(Answer::Json)
+                .map_err(|e| SqsError::UnexpectedResponse {
+                    operation: call.operation,
+                    status: response.status,
+                    detail: format!("the answer is not JSON ({e}): {}", snippet(&response.body)),
+                });
+        }
+        Err(json_error(call.operation, &response))
+    }
+
+    async fn call_query(
+        &self,
+        endpoint: &Endpoint,
+        call: &Call,
+        extra_time: Duration,
+    ) -> Result<Answer, SqsError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM_CONTENT_TYPE));
+        let mut pairs: Vec<(&str, &str)> =
+            vec![("Action", call.operation), ("Version", QUERY_VERSION)];
+        pairs.extend(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let body = form_encode(&pairs).into_bytes();
+        let response = self.post(endpoint, call, headers, body, extra_time).await?;
+        let text = String::from_utf8_lossy(&response.body).into_owned();
+        if (200..300).contains(&response.status) {
+            return Ok(Answer::Xml(text));
+        }
+        Err(xml_error(call.operation, response.status, &text))
+    }
+
+    /// Signs and POSTs `body` to the endpoint over a fresh connection.
+    async fn post(
+        &self,
+        endpoint: &Endpoint,
+        call: &Call,
+        mut headers: HeaderMap,
+        body: Vec<u8>,
+        extra_time: Duration,
+    ) -> Result<RawResponse, SqsError> {
+        let settings = &self.settings;
+        let host = HeaderValue::from_str(&endpoint.host_header)
+            .map_err(|_| SqsError::InvalidInput("bad Host header".to_owned()))?;
+        headers.insert(HOST, host);
+        sign_request(
+            &Method::POST,
+            &endpoint.url,
+            &mut headers,
+            &body,
+            &settings.access_key_id,
+            &settings.secret_access_key,
+            &call.region,
+            SERVICE,
+            OffsetDateTime::now_utc(),
+        );
+        if !headers.contains_key(http::header::AUTHORIZATION) {
+            return Err(SqsError::InvalidInput(
+                "the access key id or region has characters a header cannot carry".to_owned(),
+            ));
+        }
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("lamina/", env!("CARGO_PKG_VERSION"))),
+        );
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = endpoint.path.parse().map_err(|e: http::uri::InvalidUri| {
+            SqsError::InvalidEndpoint {
+                endpoint: settings.raw_endpoint.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        *request.headers_mut() = headers;
+
+        let timeout = settings.timeout.saturating_add(extra_time);
+        let exchange = exchange(endpoint, call.operation, request);
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(SqsError::Timeout {
+                endpoint: endpoint.display.clone(),
+                operation: call.operation,
+                timeout,
+            }),
+        }
+    }
+}
+
+/// Aborts the connection task when the exchange ends or is cancelled by the timeout.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One HTTP/1.1 request over a new TCP connection.
+async fn exchange(
+    endpoint: &Endpoint,
+    operation: &'static str,
+    request: Request<Full<Bytes>>,
+) -> Result<RawResponse, SqsError> {
+    let http_error = |message: String| SqsError::Http {
+        endpoint: endpoint.display.clone(),
+        operation,
+        message,
+    };
+    let stream = tokio::net::TcpStream::connect((endpoint.connect_host.as_str(), endpoint.port))
+        .await
+        .map_err(|source| SqsError::Connect {
+            endpoint: endpoint.display.clone(),
+            source,
+        })?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| http_error(e.to_string()))?;
+    let _driver = AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "SQS connection ended with an error");
+        }
+    }));
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| http_error(e.to_string()))?;
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|e| http_error(format!("reading the answer: {e}")))?
+        .to_bytes();
+    Ok(RawResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// Parses `arn:<partition>:sqs:<region>:<account>:<queue name>` into region, account and
+/// queue name. The partition must start with `aws`, the account is 12 digits, the name is
+/// 1-80 characters of `A-Z a-z 0-9 - _` (a FIFO queue's ends in `.fifo`).
+pub fn parse_queue_arn(arn: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ["arn", partition, "sqs", region, account, name] = parts[..] else {
+        return None;
+    };
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    let name_ok = name.len() <= 80
+        && !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (partition.starts_with("aws") && region_ok && account_ok && name_ok)
+        .then(|| (region.to_owned(), account.to_owned(), name.to_owned()))
+}
+
+fn parse_arn(arn: &str) -> Result<(String, String, String), SqsError> {
+    parse_queue_arn(arn).ok_or_else(|| SqsError::InvalidArn(arn.to_owned()))
+}
+
+/// The longest prefix of `s` of at most `max_bytes` bytes that ends on a character boundary
+/// (AWS's DLQ `ErrorMessage` attribute is the first 1 KB, [`DLQ_ERROR_MESSAGE_LIMIT`]).
+pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn queue_url_of(answer: Answer, operation: &'static str) -> Result<String, SqsError> {
+    let url = match answer {
+        Answer::Json(value) => value
+            .get("QueueUrl")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        Answer::Xml(xml) => xml_text(&xml, "QueueUrl"),
+    };
+    url.filter(|u| !u.is_empty())
+        .ok_or_else(|| SqsError::UnexpectedResponse {
+            operation,
+            status: 200,
+            detail: "the answer has no QueueUrl".to_owned(),
+        })
+}
+
+/// Compact JSON with every non-ASCII character escaped as `\uXXXX` (UTF-16, surrogate pairs
+/// beyond the BMP), as botocore's `json.dumps` writes it. Servers that re-read the body as text
+/// before checking the signature (moto with IAM authentication on) then hash the same bytes.
+fn ascii_json(value: &Value) -> String {
+    let compact = value.to_string();
+    let mut out = String::with_capacity(compact.len());
+    for c in compact.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The query protocol's body, byte for byte as botocore sends it. Servers that rebuild the
+/// body from the parsed form before checking the signature (moto with IAM authentication on)
+/// then hash the same bytes.
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let encode = |s: &str| {
+        utf8_percent_encode(s, FORM_UNRESERVED)
+            .to_string()
+            .replace("%20", "+")
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The start of a body, for error messages.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "<empty body>".to_owned();
+    }
+    let cut = truncate_utf8(text, DETAIL_LIMIT);
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut.to_owned()
+    }
+}
+
+/// An error answer in the JSON protocol (with the query-compatible code botocore reads from
+/// `x-amzn-query-error`), or [`SqsError::UnexpectedResponse`] when it is not one.
+fn json_error(operation: &'static str, response: &RawResponse) -> SqsError {
+    let header = |name: &str| {
+        response
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let body: Option<Map<String, Value>> = serde_json::from_slice(&response.body).ok();
+    let field = |names: &[&str]| {
+        body.as_ref().and_then(|b| {
+            names
+                .iter()
+                .find_map(|n| b.get(*n).and_then(Value::as_str).map(str::to_owned))
+        })
+    };
+    // `com.amazonaws.sqs#QueueDoesNotExist`, possibly with a `:http://..` suffix.
+    let error_type = field(&["__type", "code", "Code"])
+        .or_else(|| header("x-amzn-errortype").map(str::to_owned))
+        .map(|t| {
+            let t = t.rsplit('#').next().unwrap_or(&t);
+            t.split(':').next().unwrap_or(t).to_owned()
+        })
+        .filter(|t| !t.is_empty());
+    let (query_code, fault) = match header("x-amzn-query-error") {
+        Some(value) => {
+            let (code, fault) = value.split_once(';').unwrap_or((value, ""));
+            (Some(code.to_owned()), Some(fault.to_owned()))
+        }
+        None => (None, None),
+    };
+    let Some(code) = query_code.clone().or_else(|| error_type.clone()) else {
+        // Some servers answer every error in the query protocol's XML whatever the request's
+        // protocol (moto does for authentication errors); `xml_error` reports anything else
+        // as unexpected.
+        return xml_error(
+            operation,
+            response.status,
+            &String::from_utf8_lossy(&response.body),
+        );
+    };
+    let sender_fault = match fault.as_deref() {
+        Some("Sender") => Some(true),
+        Some("Receiver") => Some(false),
+        _ => None,
+    };
+    SqsError::Service {
+        operation,
+        status: response.status,
+        code,
+        error_type,
+        message: field(&["message", "Message", "errorMessage"]).unwrap_or_default(),
+        sender_fault,
+    }
+}
+
+/// An error answer in the query protocol (`<ErrorResponse><Error><Type>..<Code>..<Message>..`).
+fn xml_error(operation: &'static str, status: u16, xml: &str) -> SqsError {
+    let Some(code) = xml_text(xml, "Code").filter(|c| !c.is_empty()) else {
+        return SqsError::UnexpectedResponse {
+            operation,
+            status,
+            detail: snippet(xml.as_bytes()),
+        };
+    };
+    let sender_fault = match xml_text(xml, "Type").as_deref() {
+        Some("Sender") => Some(true),
+        Some("Receiver") => Some(false),
+        _ => None,
+    };
+    SqsError::Service {
+        operation,
+        status,
+        code,
+        error_type: None,
+        message: xml_text(xml, "Message").unwrap_or_default(),
+        sender_fault,
+    }
+}
+
+fn messages_from_json(value: &Value) -> Vec<ReceivedMessage> {
+    let Some(messages) = value.get("Messages").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let text = |m: &Value, key: &str| m.get(key).and_then(Value::as_str).map(str::to_owned);
+    messages
+        .iter()
+        .map(|m| {
+            let mut attributes = BTreeMap::new();
+            if let Some(map) = m.get("MessageAttributes").and_then(Value::as_object) {
+                for (name, attribute) in map {
+                    attributes.insert(
+                        name.clone(),
+                        MessageAttribute {
+                            data_type: text(attribute, "DataType").unwrap_or_default(),
+                            string_value: text(attribute, "StringValue"),
+                        },
+                    );
+                }
+            }
+            ReceivedMessage {
+                message_id: text(m, "MessageId").unwrap_or_default(),
+                receipt_handle: text(m, "ReceiptHandle").unwrap_or_default(),
+                body: text(m, "Body").unwrap_or_default(),
+                md5_of_body: text(m, "MD5OfBody"),
+                attributes,
+            }
+        })
+        .collect()
+}
+
+fn messages_from_xml(xml: &str) -> Vec<ReceivedMessage> {
+    let result = xml_elements(xml, "ReceiveMessageResult")
+        .into_iter()
+        .next()
+        .unwrap_or("");
+    xml_elements(result, "Message")
+        .into_iter()
+        .map(|m| {
+            let mut attributes = BTreeMap::new();
+            for attribute in xml_elements(m, "MessageAttribute") {
+                let Some(name) = xml_text(attribute, "Name") else {
+                    continue;
+                };
+                let value = xml_elements(attribute, "Value")
+                    .into_iter()
+                    .next()
+                    .unwrap_or("");
+                attributes.insert(
+                    name,
+                    MessageAttribute {
+                        data_type: xml_text(value, "DataType").unwrap_or_default(),
+                        string_value: xml_text(value, "StringValue"),
+                    },
+                );
+            }
+            ReceivedMessage {
+                message_id: xml_text(m, "MessageId").unwrap_or_default(),
+                receipt_handle: xml_text(m, "ReceiptHandle").unwrap_or_default(),
+                body: xml_text(m, "Body").unwrap_or_default(),
+                md5_of_body: xml_text(m, "MD5OfBody"),
+                attributes,
+            }
+        })
+        .collect()
+}
+
+/// The raw contents of each `<tag>..</tag>` (or `<tag attr="..">..</tag>`) element at any
+/// depth, in order; elements of the same name are assumed not to nest, as in SQS answers.
+fn xml_elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        let after_name = &rest[start + open.len()..];
+        // `<Message>` must not match `<MessageId>`.
+        match after_name.chars().next() {
+            Some('>') | Some(' ') | Some('\t') | Some('\n') | Some('\r') | Some('/') => {}
+            _ => {
+                rest = after_name;
+                continue;
+            }
+        }
+        let Some(gt) = after_name.find('>') else {
+            break;
+        };
+        if after_name[..gt].ends_with('/') {
+            out.push("");
+            rest = &after_name[gt + 1..];
+            continue;
+        }
+        let content = &after_name[gt + 1..];
+        let Some(end) = content.find(&close) else {
+            break;
+        };
+        out.push(&content[..end]);
+        rest = &content[end + close.len()..];
+    }
+    out
+}
+
+/// The unescaped text of the first `<tag>` element.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    xml_elements(xml, tag).into_iter().next().map(xml_unescape)
+}
+
+/// Resolves the five predefined entities, numeric character references and CDATA sections.
+fn xml_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next_amp = rest.find('&');
+        let next_cdata = rest.find("<![CDATA[");
+        match (next_amp, next_cdata) {
+            (_, Some(c)) if next_amp.is_none_or(|a| c < a) => {
+                out.push_str(&rest[..c]);
+                let inner = &rest[c + 9..];
+                let end = inner.find("]]>").unwrap_or(inner.len());
+                out.push_str(&inner[..end]);
+                rest = inner.get(end + 3..).unwrap_or("");
+            }
+            (Some(a), _) => {
+                out.push_str(&rest[..a]);
+                let after = &rest[a + 1..];
+                let entity = after
+                    .find(';')
+                    .filter(|&semi| semi <= 10)
+                    .map(|semi| (&after[..semi], semi));
+                let decoded = entity.and_then(|(name, _)| match name {
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "amp" => Some('&'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    _ => {
+                        let number = name.strip_prefix('#')?;
+                        let code = match number.strip_prefix(['x', 'X']) {
+                            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                            None => number.parse().ok()?,
+                        };
+                        char::from_u32(code)
+                    }
+                });
+                match (decoded, entity) {
+                    (Some(c), Some((_, semi))) => {
+                        out.push(c);
+                        rest = &after[semi + 1..];
+                    }
+                    _ => {
+                        out.push('&');
+                        rest = after;
+                    }
+                }
+            }
+            _ => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
+/// Async destinations and dead-letter queues are delivered through this client.
+#[async_trait::async_trait]
+impl crate::async_invoke::QueueSender for SqsClient {
+    async fn send_message(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(&str, &str, &str)],
+    ) -> Result<(), String> {
+        SqsClient::send_message(self, queue_arn, body, attributes)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_arns_parse_like_aws_names_them() {
+        assert_eq!(
+            parse_queue_arn("arn:aws:sqs:us-east-1:123456789012:my-dlq_1"),
+            Some((
+                "us-east-1".to_owned(),
+                "123456789012".to_owned(),
+                "my-dlq_1".to_owned()
+            ))
+        );
+        assert_eq!(
+            parse_queue_arn("arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo").map(|p| p.2),
+            Some("q.fifo".to_owned())
+        );
+        let long = "q".repeat(80);
+        assert!(parse_queue_arn(&format!("arn:aws:sqs:us-east-1:123456789012:{long}")).is_some());
+        for bad in [
+            "",
+            "arn:aws:sqs:us-east-1:123456789012",
+            "arn:aws:sqs:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:q",
+            "arn:aws:sqs::123456789012:q",
+            "arn:aws:sqs:us-east-1:12345678901:q",
+            "arn:aws:sqs:us-east-1:12345678901x:q",
+            "arn:aws:sqs:us-east-1:123456789012:q:extra",
+            "arn:aws:sqs:us-east-1:123456789012:q/x",
+            "arn:aws:sqs:us-east-1:123456789012:q.txt",
+            "arn:aws:sqs:us-east-1:123456789012:.fifo",
+            "arn:other:sqs:us-east-1:123456789012:q",
+            "arn:aws:sqs:US-EAST-1:123456789012:q",
+            &format!("arn:aws:sqs:us-east-1:123456789012:{long}x"),
+        ] {
+            assert_eq!(parse_queue_arn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoints_parse_and_https_is_refused() {
+        let e = Endpoint::parse("http://127.0.0.1:9324").unwrap();
+        assert_eq!(
+            (e.connect_host.as_str(), e.port, e.host_header.as_str()),
+            ("127.0.0.1", 9324, "127.0.0.1:9324")
+        );
+        assert_eq!(
+            (e.path.as_str(), e.url.as_str()),
+            ("/", "http://127.0.0.1:9324/")
+        );
+
+        let e = Endpoint::parse("HTTP://SQS.Local/prefix/").unwrap();
+        assert_eq!((e.connect_host.as_str(), e.port), ("sqs.local", 80));
+        assert_eq!(e.host_header, "sqs.local");
+        assert_eq!(e.url, "http://sqs.local/prefix/");
+
+        let e = Endpoint::parse("http://[::1]:80").unwrap();
+        assert_eq!(
+            (e.connect_host.as_str(), e.host_header.as_str()),
+            ("::1", "[::1]")
+        );
+
+        for bad in [
+            "https://sqs.us-east-1.amazonaws.com",
+            "127.0.0.1:9324",
+            "ftp://h",
+            "http://",
+            "http://h:0",
+            "http://h:99999",
+            "http://h:x",
+            "http://[::1",
+            "http://u:p@h",
+            "http://h/?a=b",
+        ] {
+            assert!(
+                matches!(Endpoint::parse(bad), Err(SqsError::InvalidEndpoint { .. })),
+                "{bad}"
+            );
+        }
+        let err = Endpoint::parse("https://h").unwrap_err().to_string();
+        assert!(
+            err.contains("https endpoints are not supported yet"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn form_encoding_matches_botocore() {
+        // botocore 1.44.8: `AWSRequest(data={...}).prepare().body`.
+        assert_eq!(
+            form_encode(&[
+                ("Action", "SendMessage"),
+                ("MessageBody", r#"{"k": "v w"} ~+/é*'()!"#)
+            ]),
+            "Action=SendMessage&MessageBody=%7B%22k%22%3A+%22v+w%22%7D+~%2B%2F%C3%A9%2A%27%28%29%21"
+        );
+        assert_eq!(form_encode(&[("a.b-c_d", "%20")]), "a.b-c_d=%2520");
+    }
+
+    #[test]
+    fn json_bodies_are_ascii_like_botocore() {
+        let value = json!({"MessageBody": "a\u{e9}\u{20ac}\u{1f600}\"\n<&>"});
+        let ascii = ascii_json(&value);
+        // `json.dumps({"MessageBody": "aé€😀\"\n<&>"})` without the spaces.
+        assert_eq!(
+            ascii,
+            r#"{"MessageBody":"a\u00e9\u20ac\ud83d\ude00\"\n<&>"}"#
+        );
+        assert_eq!(serde_json::from_str::<Value>(&ascii).unwrap(), value);
+    }
+
+    #[test]
+    fn xml_text_and_unescape() {
+        let xml = "<R><Message><MessageId>1</MessageId><Body>a &lt;&amp;&gt;&#xD;\nb &#233;&quot;&apos; &bogus; &#xFFFFFFFF; &</Body></Message>\
+                   <Message id=\"x\"><Body><![CDATA[<raw>]]> &amp;</Body></Message><Message/></R>";
+        let messages = xml_elements(xml, "Message");
+        assert_eq!(messages.len(), 3);
+        assert_eq!(xml_text(messages[0], "MessageId").as_deref(), Some("1"));
+        assert_eq!(
+            xml_text(messages[0], "Body").as_deref(),
+            Some("a <&>\r\nb é\"' &bogus; &#xFFFFFFFF; &")
+        );
+        assert_eq!(xml_text(messages[1], "Body").as_deref(), Some("<raw> &"));
+        assert_eq!(messages[2], "");
+        assert_eq!(xml_text(xml, "Missing"), None);
+        assert_eq!(xml_elements("<Message>unterminated", "Message").len(), 0);
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> RawResponse {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        RawResponse {
+            status,
+            headers: map,
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn json_errors_carry_the_query_code_and_type() {
+        let e = json_error(
+            "GetQueueUrl",
+            &response(
+                400,
+                &[(
+                    "x-amzn-query-error",
+                    "AWS.SimpleQueueService.NonExistentQueue;Sender",
+                )],
+                r#"{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}"#,
+            ),
+        );
+        match &e {
+            SqsError::Service {
+                code,
+                error_type,
+                message,
+                sender_fault,
+                status,
+                ..
+            } => {
+                assert_eq!(code, "AWS.SimpleQueueService.NonExistentQueue");
+                assert_eq!(error_type.as_deref(), Some("QueueDoesNotExist"));
+                assert_eq!(message, "The specified queue does not exist.");
+                assert_eq!(*sender_fault, Some(true));
+                assert_eq!(*status, 400);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.is_queue_missing() && !e.is_retryable() && !e.suggests_json_unsupported());
+
+        // Without the query header the JSON type is the code.
+        let e = json_error(
+            "SendMessage",
+            &response(
+                400,
+                &[],
+                r#"{"__type":"com.amazon.coral.service#UnknownOperationException:http://x","message":null}"#,
+            ),
+        );
+        assert_eq!(e.code(), Some("UnknownOperationException"));
+        assert!(e.suggests_json_unsupported());
+
+        let e = json_error(
+            "SendMessage",
+            &response(500, &[("x-amzn-errortype", "InternalError")], ""),
+        );
+        assert_eq!(e.code(), Some("InternalError"));
+        assert!(e.is_retryable() && !e.suggests_json_unsupported());
+
+        // Not an AWS error at all: a query-only server, or something else on the port.
+        let e = json_error("GetQueueUrl", &response(404, &[], "<html>Not Found</html>"));
+        assert!(matches!(
+            e,
+            SqsError::UnexpectedResponse { status: 404, .. }
+        ));
+        assert!(e.suggests_json_unsupported());
+        let e = json_error("GetQueueUrl", &response(500, &[], "<html>boom</html>"));
+        assert!(!e.suggests_json_unsupported() && e.is_retryable());
+
+        // An XML error to a JSON request (moto's authentication errors, query-only servers).
+        let e = json_error(
+            "GetQueueUrl",
+            &response(
+                403,
+                &[("content-type", "text/xml")],
+                "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code>\
+                 <Message>The request signature we calculated does not match</Message></Error>\
+                 </Errors></ErrorResponse>",
+            ),
+        );
+        assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+        assert!(!e.suggests_json_unsupported() && !e.is_retryable());
+        let e = json_error(
+            "GetQueueUrl",
+            &response(
+                400,
+                &[],
+                "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>",
+            ),
+        );
+        assert!(e.suggests_json_unsupported());
+    }
+
+    #[test]
+    fn xml_errors_carry_code_message_and_fault() {
+        let e = xml_error(
+            "GetQueueUrl",
+            400,
+            r#"<ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist for this wsdl version.</Message></Error><RequestId>r</RequestId></ErrorResponse>"#,
+        );
+        assert!(e.is_queue_missing());
+        assert_eq!(
+            e.to_string(),
+            "SQS GetQueueUrl failed with HTTP 400: AWS.SimpleQueueService.NonExistentQueue: The \
+             specified queue does not exist for this wsdl version."
+        );
+        let e = xml_error(
+            "SendMessage",
+            400,
+            "<ErrorResponse><Error><Code>InvalidAction</Code></Error></ErrorResponse>",
+        );
+        assert!(e.suggests_json_unsupported());
+        let e = xml_error("SendMessage", 502, "Bad Gateway");
+        assert!(matches!(
+            e,
+            SqsError::UnexpectedResponse { status: 502, .. }
+        ));
+    }
+
+    #[test]
+    fn received_messages_parse_from_both_protocols() {
+        let json = json!({"Messages": [{
+            "MessageId": "m1", "ReceiptHandle": "r1", "MD5OfBody": "x", "Body": "b",
+            "MessageAttributes": {"ErrorCode": {"StringValue": "500", "DataType": "Number"}}
+        }]});
+        let xml = "<ReceiveMessageResponse><ReceiveMessageResult><Message><MessageId>m1</MessageId>\
+                   <ReceiptHandle>r1</ReceiptHandle><MD5OfBody>x</MD5OfBody><Body>b</Body>\
+                   <MessageAttribute><Name>ErrorCode</Name><Value><StringValue>500</StringValue>\
+                   <DataType>Number</DataType></Value></MessageAttribute></Message>\
+                   </ReceiveMessageResult></ReceiveMessageResponse>";
+        let from_json = messages_from_json(&json);
+        assert_eq!(from_json, messages_from_xml(xml));
+        assert_eq!(from_json.len(), 1);
+        assert_eq!(
+            from_json[0].attributes["ErrorCode"],
+            MessageAttribute {
+                data_type: "Number".to_owned(),
+                string_value: Some("500".to_owned())
+            }
+        );
+        assert!(messages_from_json(&json!({})).is_empty());
+        assert!(messages_from_xml("<ReceiveMessageResponse/>").is_empty());
+    }
+
+    #[test]
+    fn truncation_keeps_whole_characters() {
+        assert_eq!(truncate_utf8("abc", 1024), "abc");
+        assert_eq!(truncate_utf8("aé", 2), "a");
+        assert_eq!(truncate_utf8("aé", 3), "aé");
+        let long = "é".repeat(600);
+        assert_eq!(truncate_utf8(&long, DLQ_ERROR_MESSAGE_LIMIT).len(), 1024);
+        assert_eq!(truncate_utf8("€", 0), "");
+    }
+
+    #[tokio::test]
+    async fn bad_input_fails_before_any_connection() {
+        let client = SqsClient::new(SqsConfig {
+            endpoint: "http://127.0.0.1:9".to_owned(),
+            access_key_id: "AKID".to_owned(),
+            secret_access_key: "s".to_owned(),
+            region: "us-east-1".to_owned(),
+        });
+        let err = client
+            .send_message("arn:aws:sqs:x", "b", &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SqsError::InvalidArn(_)), "{err:?}");
+        let arn = "arn:aws:sqs:us-east-1:123456789012:q";
+        let err = client
+            .send_message(arn, "b", &[("Blob", "Binary", "AAAA")])
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SqsError::InvalidInput(_)), "{err:?}");
+
+        let https = SqsClient::new(SqsConfig {
+            endpoint: "https://sqs.us-east-1.amazonaws.com".to_owned(),
+            access_key_id: "AKID".to_owned(),
+            secret_access_key: "s".to_owned(),
+            region: "us-east-1".to_owned(),
+        });
+        let err = https.send_message(arn, "b", &[]).await.unwrap_err();
+        assert!(matches!(err, SqsError::InvalidEndpoint { .. }), "{err:?}");
+        assert!(!err.is_retryable());
+        assert!(
+            !format!(
+                "{:?}",
+                SqsConfig {
+                    endpoint: String::new(),
+                    access_key_id: "AKID".to_owned(),
+                    secret_access_key: "very-secret".to_owned(),
+                    region: String::new(),
+                }
+            )
+            .contains("very-secret")
+        );
+    }
+}

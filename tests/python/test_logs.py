@@ -1,0 +1,234 @@
+"""CloudWatch Logs on the Lambda port, through boto3's `logs` client and the AWS CLI.
+
+A Python function's output is read back with DescribeLogGroups, DescribeLogStreams,
+GetLogEvents and FilterLogEvents (boto3 paginators included), and with
+`aws logs filter-log-events`.
+
+`aws logs tail` exists only in AWS CLI v2, which is not on PyPI; the venv has CLI v1
+(`aws logs tail help` fails there). So `test_aws_logs_tail_since_10m` runs only when the `aws`
+on PATH has `tail`, and `test_tail_follow_loop_emulated_with_boto3` replays what CLI v2's
+`awscli/customizations/logs/tail.py` does against the same server: FilterLogEvents with
+`interleaved`, `startTime` = now - 10 minutes, paging on `nextToken`; then, following, the next
+poll starts at the newest timestamp seen and drops the event ids already printed at it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections import defaultdict
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import ACCOUNT_ID, REGION, aws_cli_binary, create_active, error_of, make_zip, unique_name
+
+PRINTER = """
+import json
+
+
+def handler(event, context):
+    for line in event["lines"]:
+        print(line)
+    return {"printed": len(event["lines"])}
+"""
+
+LINES = [
+    "hello world",
+    "ERROR something failed",
+    json.dumps({"level": "ERROR", "n": 7}),
+    json.dumps({"level": "INFO", "n": 2}),
+]
+
+STREAM_RE = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+
+
+def logs_client(server):
+    session = boto3.session.Session(
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        region_name=server.region,
+    )
+    client = session.client(
+        "logs",
+        endpoint_url=server.endpoint,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=60),
+    )
+    server._clients.append(client)
+    return client
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def logged(server, lambda_client) -> str:
+    """A function that printed LINES twice (two invocations, one environment)."""
+    name = unique_name("logs")
+    create_active(lambda_client, name, make_zip({"index.py": PRINTER}))
+    for _ in range(2):
+        out = lambda_client.invoke(FunctionName=name, Payload=json.dumps({"lines": LINES}))
+        assert "FunctionError" not in out, out["Payload"].read()
+    return name
+
+
+def filter_everything(logs, **kwargs: Any) -> list[dict]:
+    pages = logs.get_paginator("filter_log_events").paginate(**kwargs)
+    return [e for page in pages for e in page["events"]]
+
+
+def test_boto3_reads_a_functions_logs(server, logged):
+    logs = logs_client(server)
+    group = f"/aws/lambda/{logged}"
+
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [group]
+    assert groups[0]["arn"] == f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:*"
+    assert groups[0]["creationTime"] > 1_600_000_000_000
+
+    streams = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True)
+    assert len(streams["logStreams"]) == 1
+    stream = streams["logStreams"][0]["logStreamName"]
+    assert STREAM_RE.match(stream), stream
+
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    messages = [e["message"] for e in events["events"]]
+    assert messages[0].startswith("INIT_START ")
+    assert sum(m.startswith("START RequestId: ") for m in messages) == 2
+    assert sum(m.startswith("END RequestId: ") for m in messages) == 2
+    assert sum(m.startswith("REPORT RequestId: ") for m in messages) == 2
+    assert messages.count("hello world") == 2
+    again = logs.get_log_events(logGroupName=group, logStreamName=stream, nextToken=events["nextForwardToken"])
+    assert again["events"] == []
+    assert again["nextForwardToken"] == events["nextForwardToken"]
+
+    errors = filter_everything(logs, logGroupName=group, filterPattern="ERROR")
+    assert len(errors) == 4 and all("ERROR" in e["message"] for e in errors)
+    json_hits = filter_everything(logs, logGroupName=group, filterPattern='{ $.level = "ERROR" && $.n > 5 }')
+    assert [json.loads(e["message"]) for e in json_hits] == [{"level": "ERROR", "n": 7}] * 2
+    phrase = filter_everything(logs, logGroupName=group, filterPattern='"something failed" -INFO')
+    assert [e["message"] for e in phrase] == ["ERROR something failed"] * 2
+
+    everything = filter_everything(logs, logGroupName=group)
+    small_pages = filter_everything(logs, logGroupName=group, PaginationConfig={"PageSize": 3})
+    assert [e["eventId"] for e in small_pages] == [e["eventId"] for e in everything]
+    assert len({e["eventId"] for e in everything}) == len(everything) == len(messages)
+    stamps = [e["timestamp"] for e in everything]
+    assert stamps == sorted(stamps)
+    assert all(e["logStreamName"] == stream and "ingestionTime" in e for e in everything)
+
+
+def test_logs_errors_are_modeled_boto3_exceptions(server):
+    logs = logs_client(server)
+    with pytest.raises(logs.exceptions.ResourceNotFoundException) as e:
+        logs.get_log_events(logGroupName="/aws/lambda/missing", logStreamName="s")
+    assert error_of(e) == (400, "ResourceNotFoundException", "The specified log group does not exist.")
+
+    logs.create_log_group(logGroupName="/app/py")
+    with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName="/app/py")
+    with pytest.raises(logs.exceptions.InvalidParameterException) as e:
+        logs.put_retention_policy(logGroupName="/app/py", retentionInDays=2)
+    assert "Member must satisfy enum value set: [1, 3, 5, 7, 14" in error_of(e)[2]
+    logs.put_retention_policy(logGroupName="/app/py", retentionInDays=30)
+    assert logs.describe_log_groups(logGroupNamePrefix="/app/")["logGroups"][0]["retentionInDays"] == 30
+    logs.delete_log_group(logGroupName="/app/py")
+    with pytest.raises(ClientError) as e:
+        logs.delete_log_group(logGroupName="/app/py")
+    assert error_of(e)[1] == "ResourceNotFoundException"
+
+
+def test_aws_cli_filter_log_events(server, logged):
+    group = f"/aws/lambda/{logged}"
+    start = str(now_ms() - 10 * 60 * 1000)
+    out = server.aws_cli(
+        "logs", "filter-log-events", "--log-group-name", group, "--start-time", start, "--filter-pattern", "ERROR"
+    )
+    assert len(out["events"]) == 4
+    assert all("ERROR" in e["message"] for e in out["events"])
+    assert all(len(e["eventId"]) == 56 for e in out["events"])
+
+    # The CLI pages by itself: a page size of 2 still returns every event, once each.
+    everything = server.aws_cli("logs", "filter-log-events", "--log-group-name", group, "--page-size", "2")
+    ids = [e["eventId"] for e in everything["events"]]
+    assert len(ids) == len(set(ids)) > 10
+    assert "nextToken" not in everything
+
+    future = str(now_ms() + 3_600_000)
+    nothing = server.aws_cli("logs", "filter-log-events", "--log-group-name", group, "--start-time", future)
+    assert nothing["events"] == []
+
+
+def cli_has_tail(server) -> bool:
+    probe = subprocess.run(
+        [aws_cli_binary(), "logs", "tail", "help"],
+        env=server.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return probe.returncode == 0
+
+
+def test_aws_logs_tail_since_10m(server, logged):
+    if not cli_has_tail(server):
+        pytest.skip("`aws logs tail` is AWS CLI v2 only; the venv has CLI v1 (see the emulated loop test)")
+    proc = subprocess.run(
+        [aws_cli_binary(), "logs", "tail", f"/aws/lambda/{logged}", "--since", "10m", "--format", "short"],
+        env=server.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("hello world") == 2
+
+
+class TailFollower:
+    """What AWS CLI v2's `aws logs tail --follow` does between its 5-second sleeps."""
+
+    def __init__(self, logs, group: str, since_ms: int):
+        self.logs = logs
+        self.group = group
+        self.start = since_ms
+        self.seen: dict[int, set[str]] = defaultdict(set)
+
+    def poll(self) -> list[dict]:
+        printed = []
+        kwargs: dict[str, Any] = {"logGroupName": self.group, "startTime": self.start, "interleaved": True}
+        while True:
+            page = self.logs.filter_log_events(**kwargs)
+            for event in page["events"]:
+                if event["eventId"] not in self.seen[event["timestamp"]]:
+                    printed.append(event)
+                    self.seen[event["timestamp"]].add(event["eventId"])
+            if "nextToken" not in page:
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        if self.seen:
+            newest = max(self.seen)
+            self.seen = defaultdict(set, {newest: self.seen[newest]})
+            self.start = newest
+        return printed
+
+
+def test_tail_follow_loop_emulated_with_boto3(server, lambda_client, logged):
+    logs = logs_client(server)
+    follower = TailFollower(logs, f"/aws/lambda/{logged}", now_ms() - 10 * 60 * 1000)
+    first = follower.poll()
+    assert [e["message"] for e in first].count("hello world") == 2
+    assert follower.poll() == [], "an idle poll prints nothing again"
+
+    lambda_client.invoke(FunctionName=logged, Payload=json.dumps({"lines": ["third call"]}))
+    third = [e["message"] for e in follower.poll()]
+    assert third[0].startswith("START RequestId: ")
+    assert third[1] == "third call"
+    assert third[2].startswith("END RequestId: ") and third[3].startswith("REPORT RequestId: ")
+    assert len(third) == 4, third
+    assert follower.poll() == []
