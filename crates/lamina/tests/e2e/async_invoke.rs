@@ -398,3 +398,42 @@ async fn a_kill_9_during_a_burst_of_1000_events_loses_none() {
     );
     assert!(missing.is_empty(), "lost events: {missing:?}");
 }
+
+#[tokio::test]
+async fn events_older_than_their_maximum_age_go_to_the_failure_destination() {
+    // A failing function retried after 30 s, then after 60 s more: the second retry would run
+    // past MaximumEventAgeInSeconds (60), so the event ends at the first retry with
+    // EventAgeExceeded. This test takes about 30 seconds of real time.
+    let temp = tempfile::tempdir().unwrap();
+    let config = temp.path().join("lamina.toml");
+    std::fs::write(&config, "[async_invoke.retry]\nretry_delay_ms = 30000\n").unwrap();
+    let server = TestServer::start_in(
+        &temp.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let client = server.client();
+    python(&client, "old", "fail").await;
+    python(&client, "late", "record").await;
+    client
+        .put_function_event_invoke_config()
+        .function_name("old")
+        .maximum_event_age_in_seconds(60)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(
+                    OnFailure::builder()
+                        .destination(format!("{ARN}:late"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    send_event(&client, "old", &json!({"stale": true})).await;
+    let late = wait_logs(&server, "late", |m| !records(m).is_empty()).await;
+    let record = &records(&late)[0];
+    assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(record["requestPayload"], json!({"stale": true}));
+}
