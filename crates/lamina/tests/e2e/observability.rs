@@ -86,6 +86,10 @@ fn histogram_total(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
 
 /// (version, billed ms, memory MB) of every REPORT line of a function.
 fn reports(server: &TestServer, function: &str) -> Vec<(String, u64, u64)> {
+    // Invocations are answered before their REPORT line is written: the operator endpoints
+    // wait for every answered invocation to finish first.
+    let (status, _) = signed_json(server, "/_lamina/admin/environments");
+    assert_eq!(status, 200);
     let mut version = String::new();
     let mut out = Vec::new();
     for line in server.log_messages(function) {
