@@ -179,7 +179,9 @@ async fn attempt(state: &AppState, event: &AsyncEvent) -> Result<Attempt, ApiErr
         Bytes::from(event.payload.clone()),
         None,
         event.trace_id.clone(),
-        false,
+        // Finish the invocation (END/REPORT and every output line logged) before the event
+        // leaves the queue, so a crash never drops the record of an event it has processed.
+        true,
     )
     .await
     {
