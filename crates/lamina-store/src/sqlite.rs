@@ -1,5 +1,6 @@
 //! The embedded SQLite store. One connection behind a mutex; every call runs on the blocking
-//! pool so the async server never waits on disk.
+//! pool so the async server never waits on disk. The rows every invocation reads are cached
+//! in memory until the next write that can change them (see `cache`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,8 +13,10 @@ use lamina_types::model::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{CodeUsage, Sealer, Store, StoreError};
+use cache::{Cached, Key, ReadCache};
 
 mod async_queue;
+mod cache;
 mod concurrency;
 mod layers;
 mod logs;
@@ -45,6 +48,7 @@ const FUNCTION_COLUMNS: &str = "name, config, environment, code_sha256, code_siz
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     sealer: Arc<dyn Sealer>,
+    cache: Arc<ReadCache>,
 }
 
 impl SqliteStore {
@@ -61,10 +65,51 @@ impl SqliteStore {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             sealer,
+            cache: Arc::default(),
         })
     }
 
     async fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &dyn Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(f, None).await
+    }
+
+    /// Like [`SqliteStore::with_conn`], for a write that can change a row [`ReadCache`] keeps:
+    /// the cache is emptied once the write is over, before the connection is released (even
+    /// if the caller stops waiting).
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &dyn Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(f, Some(Arc::clone(&self.cache))).await
+    }
+
+    /// A read through the cache: `pick` finds the answer in a cached entry, `keep` makes one.
+    async fn cached<T, F>(
+        &self,
+        key: Key,
+        pick: fn(Cached) -> Option<T>,
+        keep: fn(T) -> Cached,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Clone + Send + 'static,
+        F: FnOnce(&mut Connection, &dyn Sealer) -> Result<T, StoreError> + Send + 'static,
+    {
+        if let Some(hit) = self.cache.get(&key).and_then(pick) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let value = self.with_conn(f).await?;
+        self.cache.put(generation, key, keep(value.clone()));
+        Ok(value)
+    }
+
+    async fn run<T, F>(&self, f: F, invalidate: Option<Arc<ReadCache>>) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &dyn Sealer) -> Result<T, StoreError> + Send + 'static,
@@ -75,7 +120,11 @@ impl SqliteStore {
             // A poisoned lock only means another call panicked mid-query; SQLite rolled the
             // transaction back, so the connection is still consistent.
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard, sealer.as_ref())
+            let result = f(&mut guard, sealer.as_ref());
+            if let Some(cache) = invalidate {
+                cache.invalidate();
+            }
+            result
         })
         .await?
     }
@@ -247,7 +296,7 @@ fn size_i64(size: u64) -> i64 {
 impl Store for SqliteStore {
     async fn create_function(&self, rec: &FunctionRecord) -> Result<(), StoreError> {
         let rec = rec.clone();
-        self.with_conn(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let e = encode(&rec, sealer)?;
             let inserted = conn.execute(
                 &format!(
@@ -276,17 +325,26 @@ impl Store for SqliteStore {
     }
 
     async fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError> {
+        let key = Key::Function(name.to_owned());
         let name = name.to_owned();
-        self.with_conn(move |conn, sealer| {
-            let raw = conn
-                .query_row(
-                    &format!("SELECT {FUNCTION_COLUMNS} FROM functions WHERE name = ?1"),
-                    [&name],
-                    raw_row,
-                )
-                .optional()?;
-            raw.map(|r| decode(r, sealer)).transpose()
-        })
+        self.cached(
+            key,
+            |c| match c {
+                Cached::Function(f) => Some(f),
+                _ => None,
+            },
+            Cached::Function,
+            move |conn, sealer| {
+                let raw = conn
+                    .query_row(
+                        &format!("SELECT {FUNCTION_COLUMNS} FROM functions WHERE name = ?1"),
+                        [&name],
+                        raw_row,
+                    )
+                    .optional()?;
+                raw.map(|r| decode(r, sealer)).transpose()
+            },
+        )
         .await
     }
 
@@ -316,7 +374,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let rec = rec.clone();
         let expected = expected_revision.to_owned();
-        self.with_conn(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let e = encode(&rec, sealer)?;
             let tx = conn.transaction()?;
             let current: Option<String> = tx
@@ -358,7 +416,7 @@ impl Store for SqliteStore {
 
     async fn delete_function(&self, name: &str) -> Result<Option<FunctionRecord>, StoreError> {
         let name = name.to_owned();
-        self.with_conn(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             let tx = conn.transaction()?;
             let raw = tx
                 .query_row(
@@ -431,7 +489,7 @@ impl Store for SqliteStore {
         let (name, rev) = (name.to_owned(), expected_revision.to_owned());
         let description = description.map(str::to_owned);
         let new_revision = new_revision.to_owned();
-        self.with_conn(move |conn, sealer| {
+        self.write(move |conn, sealer| {
             versions::publish(
                 conn,
                 sealer,
@@ -450,8 +508,16 @@ impl Store for SqliteStore {
         version: u64,
     ) -> Result<Option<VersionRecord>, StoreError> {
         let name = name.to_owned();
-        self.with_conn(move |conn, sealer| versions::get(conn, sealer, &name, version))
-            .await
+        self.cached(
+            Key::Version(name.clone(), version),
+            |c| match c {
+                Cached::Version(v) => Some(v),
+                _ => None,
+            },
+            Cached::Version,
+            move |conn, sealer| versions::get(conn, sealer, &name, version),
+        )
+        .await
     }
 
     async fn latest_version(&self, name: &str) -> Result<Option<VersionRecord>, StoreError> {
@@ -477,7 +543,7 @@ impl Store for SqliteStore {
         version: u64,
     ) -> Result<Option<VersionRecord>, StoreError> {
         let name = name.to_owned();
-        self.with_conn(move |conn, sealer| versions::delete(conn, sealer, &name, version))
+        self.write(move |conn, sealer| versions::delete(conn, sealer, &name, version))
             .await
     }
 
@@ -488,7 +554,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let alias = alias.clone();
         let expected = expected_revision.map(str::to_owned);
-        self.with_conn(move |conn, _| versions::put_alias(conn, &alias, expected.as_deref()))
+        self.write(move |conn, _| versions::put_alias(conn, &alias, expected.as_deref()))
             .await
     }
 
@@ -498,8 +564,16 @@ impl Store for SqliteStore {
         name: &str,
     ) -> Result<Option<AliasRecord>, StoreError> {
         let (f, n) = (function.to_owned(), name.to_owned());
-        self.with_conn(move |conn, _| versions::get_alias(conn, &f, &n))
-            .await
+        self.cached(
+            Key::Alias(f.clone(), n.clone()),
+            |c| match c {
+                Cached::Alias(a) => Some(a),
+                _ => None,
+            },
+            Cached::Alias,
+            move |conn, _| versions::get_alias(conn, &f, &n),
+        )
+        .await
     }
 
     async fn list_aliases(&self, function: &str) -> Result<Vec<AliasRecord>, StoreError> {
@@ -514,14 +588,22 @@ impl Store for SqliteStore {
         name: &str,
     ) -> Result<Option<AliasRecord>, StoreError> {
         let (f, n) = (function.to_owned(), name.to_owned());
-        self.with_conn(move |conn, _| versions::delete_alias(conn, &f, &n))
+        self.write(move |conn, _| versions::delete_alias(conn, &f, &n))
             .await
     }
 
     async fn reserved_concurrency(&self, name: &str) -> Result<Option<u32>, StoreError> {
         let name = name.to_owned();
-        self.with_conn(move |conn, _| concurrency::reserved(conn, &name))
-            .await
+        self.cached(
+            Key::Reserved(name.clone()),
+            |c| match c {
+                Cached::Reserved(r) => Some(r),
+                _ => None,
+            },
+            Cached::Reserved,
+            move |conn, _| concurrency::reserved(conn, &name),
+        )
+        .await
     }
 
     async fn put_reserved_concurrency(
@@ -530,7 +612,7 @@ impl Store for SqliteStore {
         reserved: Option<u32>,
     ) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.with_conn(move |conn, _| concurrency::put_reserved(conn, &name, reserved))
+        self.write(move |conn, _| concurrency::put_reserved(conn, &name, reserved))
             .await
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lamina_store::{SealError, Sealer, SqliteStore, Store, StoreError};
-use lamina_types::model::{FunctionConfig, FunctionRecord, State, UpdateStatus};
+use lamina_types::model::{AliasRecord, FunctionConfig, FunctionRecord, State, UpdateStatus};
 
 /// Reverses bytes and prefixes a marker: enough to prove the store seals what it writes.
 struct TestSealer;
@@ -146,4 +146,97 @@ async fn list_pages_in_name_order_and_usage_counts() {
     assert_eq!(store.unsettled_functions().await.unwrap(), ["a", "b", "c"]);
     assert!(store.delete_function("a").await.unwrap().is_some());
     assert!(store.delete_function("a").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn every_read_the_invoke_path_makes_sees_the_write_before_it() {
+    // These reads are served from a cache while nothing changes; each write must show.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    assert!(store.get_function("a").await.unwrap().is_none());
+    store.create_function(&record("a")).await.unwrap();
+    assert_eq!(
+        store
+            .get_function("a")
+            .await
+            .unwrap()
+            .unwrap()
+            .config
+            .timeout,
+        3
+    );
+    let mut next = record("a");
+    next.revision_id = "r2".into();
+    next.config.timeout = 10;
+    store.update_function(&next, "r1").await.unwrap();
+    assert_eq!(
+        store
+            .get_function("a")
+            .await
+            .unwrap()
+            .unwrap()
+            .config
+            .timeout,
+        10
+    );
+
+    assert_eq!(store.reserved_concurrency("a").await.unwrap(), None);
+    store.put_reserved_concurrency("a", Some(5)).await.unwrap();
+    assert_eq!(store.reserved_concurrency("a").await.unwrap(), Some(5));
+    store.put_reserved_concurrency("a", None).await.unwrap();
+    assert_eq!(store.reserved_concurrency("a").await.unwrap(), None);
+
+    assert!(store.get_version("a", 1).await.unwrap().is_none());
+    store.publish_version("a", "r2", None, "r3").await.unwrap();
+    assert_eq!(
+        store
+            .get_version("a", 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .function
+            .config
+            .timeout,
+        10
+    );
+
+    let mut alias = AliasRecord {
+        function_name: "a".into(),
+        name: "live".into(),
+        function_version: "1".into(),
+        description: String::new(),
+        routing: BTreeMap::new(),
+        has_routing: false,
+        revision_id: "ar1".into(),
+    };
+    assert!(store.get_alias("a", "live").await.unwrap().is_none());
+    store.put_alias(&alias, None).await.unwrap();
+    assert_eq!(
+        store
+            .get_alias("a", "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .description,
+        ""
+    );
+    alias.description = "moved".into();
+    alias.revision_id = "ar2".into();
+    store.put_alias(&alias, Some("ar1")).await.unwrap();
+    assert_eq!(
+        store
+            .get_alias("a", "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .description,
+        "moved"
+    );
+    store.delete_alias("a", "live").await.unwrap();
+    assert!(store.get_alias("a", "live").await.unwrap().is_none());
+
+    store.delete_version("a", 1).await.unwrap();
+    assert!(store.get_version("a", 1).await.unwrap().is_none());
+    store.delete_function("a").await.unwrap();
+    assert!(store.get_function("a").await.unwrap().is_none());
 }

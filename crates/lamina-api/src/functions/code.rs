@@ -106,7 +106,9 @@ pub fn unpacked_dir(code_cache: &Path, sha256_hex: &str) -> PathBuf {
 /// place, so a half-written directory is never visible).
 pub async fn ensure_unpacked(state: &AppState, sha256_hex: &str) -> anyhow::Result<()> {
     let dest = unpacked_dir(&state.code_cache, sha256_hex);
-    if tokio::fs::try_exists(&dest).await? {
+    // Checked on every invoke: a stat of a cached directory entry is cheaper than a trip
+    // through the blocking pool.
+    if dest.is_dir() {
         return Ok(());
     }
     let zip = state.blobs.get(sha256_hex).await?;

@@ -44,7 +44,9 @@ pub async fn ensure_merged(state: &AppState, layers: &[LayerRef]) -> anyhow::Res
     let Some(dest) = merged_dir(&state.code_cache, layers) else {
         return Ok(());
     };
-    if tokio::fs::try_exists(&dest).await? {
+    // Checked on every invoke: a stat of a cached directory entry is cheaper than a trip
+    // through the blocking pool.
+    if dest.is_dir() {
         return Ok(());
     }
     let mut zips = Vec::with_capacity(layers.len());

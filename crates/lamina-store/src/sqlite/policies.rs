@@ -149,7 +149,7 @@ impl PolicyStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (function, qualifier) = (function.to_owned(), qualifier.to_owned());
         let (expected, new) = (expected_revision.to_owned(), new_revision.to_owned());
-        self.with_conn(move |conn, _| {
+        self.write(move |conn, _| {
             let tx = conn.transaction()?;
             match target_revision(&tx, &function, &qualifier)? {
                 None => return Err(StoreError::NotFound { name: function }),
