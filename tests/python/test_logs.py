@@ -124,6 +124,42 @@ def test_boto3_reads_a_functions_logs(server, logged):
     assert all(e["logStreamName"] == stream and "ingestionTime" in e for e in everything)
 
 
+APACHE_LINES = [
+    '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534',
+    '127.0.0.1 - frank [10/Oct/2000:13:35:22 -0700] "GET /apache_pb.gif HTTP/1.0" 500 5324',
+    '127.0.0.1 - frank [10/Oct/2000:13:50:35 -0700] "GET /apache_pb.gif HTTP/1.0" 200 4355',
+    '10.0.0.7 - bob [10/Oct/2000:14:02:11 -0700] "POST /login.html HTTP/1.0" 403 99',
+    # Eight fields: never matched by a seven-field pattern without `...`.
+    '127.0.0.1 - frank [10/Oct/2000:14:05:00 -0700] "GET /index.html HTTP/1.0" 404 1534 extra',
+]
+
+
+def test_space_delimited_filter_patterns(server, lambda_client):
+    name = unique_name("apache")
+    create_active(lambda_client, name, make_zip({"index.py": PRINTER}))
+    out = lambda_client.invoke(FunctionName=name, Payload=json.dumps({"lines": APACHE_LINES}))
+    assert "FunctionError" not in out, out["Payload"].read()
+    logs = logs_client(server)
+    group = f"/aws/lambda/{name}"
+
+    def selected(pattern: str) -> list[int | str]:
+        events = filter_everything(logs, logGroupName=group, filterPattern=pattern)
+        return [APACHE_LINES.index(e["message"]) if e["message"] in APACHE_LINES else e["message"] for e in events]
+
+    # The platform's START/END/REPORT lines are in the group too; no pattern here picks them.
+    assert selected("[ip, user, username, timestamp, request = *.html*, status_code = 4*, bytes]") == [0, 3]
+    assert selected("[..., status_code = 4* || status_code = 5*, bytes > 1000]") == [0, 1]
+    neither = "[ip, user, username, timestamp, request, status_code != 200 && status_code != 404, bytes]"
+    assert selected(neither) == [1, 3]
+    assert selected(r'[ip = %^127\.0\.0\.[1-9]$%, user, username = frank, ..., bytes = 1534, extra]') == [4]
+    assert selected('[..., request = "GET /apache_pb.gif HTTP/1.0", status_code, bytes < 5000]') == [2]
+
+    for bad in ["[ip, user", "[status_code = 4* && bytes > 1000]", "[bytes > big]"]:
+        with pytest.raises(logs.exceptions.InvalidParameterException) as e:
+            logs.filter_log_events(logGroupName=group, filterPattern=bad)
+        assert error_of(e)[0] == 400 and error_of(e)[2].startswith("Invalid filter pattern"), error_of(e)
+
+
 def test_logs_errors_are_modeled_boto3_exceptions(server):
     logs = logs_client(server)
     with pytest.raises(logs.exceptions.ResourceNotFoundException) as e:

@@ -19,12 +19,16 @@
 //!   wildcard (`{ $.ip != 123.123.* }`, `{ $.field = "*" }` for "exists with a value").
 //!   Only events whose whole message is JSON can match; a comparison on a field that is not
 //!   there is false (even `!=`), as AWS documents `NOT EXISTS` for that case.
-//!
-//! Space-delimited patterns (`[ip, user, status=4*, ...]`) are not supported yet and are
-//! refused, rather than silently matching nothing.
+//! - Space-delimited patterns: `[ip, user, ..., status_code = 4* || status_code = 5*, bytes > 1000]`
+//!   name the event's fields in order, `...` standing for any number of them; each field may
+//!   carry a condition on its own value (details in `pattern/space.rs`).
 
 use regex::Regex;
 use serde_json::Value;
+
+mod space;
+
+pub use space::SpacePattern;
 
 /// Why a filter pattern was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +46,7 @@ pub enum FilterPattern {
     All,
     Terms(Terms),
     Json(Expr),
+    Space(SpacePattern),
 }
 
 /// A pattern of terms: all `required`, at least one of `any_of` (when there are some), none
@@ -70,7 +75,7 @@ impl FilterPattern {
             return json::parse(trimmed).map(Self::Json);
         }
         if trimmed.starts_with('[') {
-            return err("space-delimited filter patterns ([field, ...]) are not supported");
+            return space::parse(trimmed).map(Self::Space);
         }
         parse_terms(trimmed).map(Self::Terms)
     }
@@ -79,6 +84,7 @@ impl FilterPattern {
         match self {
             Self::All => true,
             Self::Terms(t) => t.matches(message),
+            Self::Space(p) => p.matches(message),
             Self::Json(expr) => {
                 serde_json::from_str::<Value>(message.trim()).is_ok_and(|doc| expr.eval(&doc))
             }
@@ -175,11 +181,7 @@ fn parse_terms(pattern: &str) -> Result<Terms, PatternError> {
                 };
                 let source: String = chars[start..start + len].iter().collect();
                 i = start + len + 1;
-                let regex = regex::RegexBuilder::new(&source)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| PatternError(format!("invalid regular expression: {e}")))?;
-                Term::Regex(regex)
+                Term::Regex(build_regex(&source)?)
             }
             _ => {
                 let start = i;
@@ -196,6 +198,15 @@ fn parse_terms(pattern: &str) -> Result<Terms, PatternError> {
         }
     }
     Ok(terms)
+}
+
+/// Compiles the text between a pattern's `%` signs (bounded in size: patterns come from
+/// clients).
+fn build_regex(source: &str) -> Result<Regex, PatternError> {
+    regex::RegexBuilder::new(source)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| PatternError(format!("invalid regular expression: {e}")))
 }
 
 pub use json::Expr;
@@ -501,7 +512,7 @@ mod json {
     }
 
     /// `*` matches any run of characters; everything else literally.
-    fn glob(pattern: &str, text: &str) -> bool {
+    pub(super) fn glob(pattern: &str, text: &str) -> bool {
         let parts: Vec<&str> = pattern.split('*').collect();
         if parts.len() == 1 {
             return pattern == text;
@@ -678,7 +689,7 @@ mod tests {
 
     #[test]
     fn malformed_term_patterns_are_refused() {
-        for bad in ["\"open", "%open", "%(%", "[a, b]"] {
+        for bad in ["\"open", "%open", "%(%"] {
             assert!(FilterPattern::parse(bad).is_err(), "{bad}");
         }
     }
