@@ -20,11 +20,15 @@ import traceback
 # Sibling modules of this file; imported before sys.path is rewritten.
 from lamina_context import LambdaContext, parse_json_header
 from lamina_fault import FaultException
-from lamina_marshal import marshal_response, unmarshal_request
+from lamina_log import JsonFormatter, level_from_env
+from lamina_marshal import marshal_response, to_json, unmarshal_request
 from lamina_rapid import RuntimeApiClient, RuntimeClientError
 
 TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT") or "/var/task"
 RUNTIME_DIR = os.environ.get("LAMBDA_RUNTIME_DIR") or "/var/runtime"
+# AWS_LAMBDA_LOG_FORMAT=JSON: logging records and the runtime's error lines are
+# JSON objects (print output stays plain text, as on AWS).
+JSON_LOGS = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
 
 # awslambdaric: bootstrap.py (log_error): one error = one CloudWatch event, so
 # the lines are joined with "\r" and leading indentation becomes U+00A0.
@@ -68,6 +72,7 @@ def setup_sys_path():
 # Logging (awslambdaric _setup_logging, StandardLogSink, log_error).
 # --------------------------------------------------------------------------
 _CURRENT_REQUEST_ID = None
+_CURRENT_TENANT_ID = None
 
 
 class Unbuffered:
@@ -92,6 +97,7 @@ class Unbuffered:
 class _RequestIdFilter(logging.Filter):
     def filter(self, record):
         record.aws_request_id = _CURRENT_REQUEST_ID or ""
+        record.tenant_id = _CURRENT_TENANT_ID
         return True
 
 
@@ -106,17 +112,19 @@ class _StdoutHandler(logging.Handler):
 def setup_logging():
     logging.Formatter.converter = time.gmtime
     handler = _StdoutHandler()
-    # The format string ends in "\n" and the sink writes it verbatim.
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"
+    # Both formats end in "\n" and the sink writes them verbatim.
+    if JSON_LOGS:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"
+            )
         )
-    )
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
-    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
-    level = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}.get(level, level)
-    if level in logging._nameToLevel:
+    level = level_from_env(os.environ.get("AWS_LAMBDA_LOG_LEVEL"))
+    if level is not None:
         root.setLevel(level)
     root.addHandler(handler)
 
@@ -127,6 +135,13 @@ def _replace_indent(line):
 
 
 def log_error(error_result):
+    if JSON_LOGS:
+        # awslambdaric: the error body itself, after a second-precision
+        # timestamp (no fraction, no "Z") and the level.
+        record = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "level": "ERROR"}
+        record.update(error_result)
+        sys.stdout.write(to_json(record) + "\n")
+        return
     desc = "[ERROR]"
     etype = error_result.get("errorType")
     emsg = error_result.get("errorMessage")
@@ -221,9 +236,10 @@ def get_handler(handler):
 # Invoke
 # --------------------------------------------------------------------------
 def handle_event(client, request_handler, headers, body):
-    global _CURRENT_REQUEST_ID
+    global _CURRENT_REQUEST_ID, _CURRENT_TENANT_ID
     invoke_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     _CURRENT_REQUEST_ID = invoke_id
+    _CURRENT_TENANT_ID = headers.get("Lambda-Runtime-Aws-Tenant-Id")
     trace_id = headers.get("Lambda-Runtime-Trace-Id")
     if trace_id is not None:
         os.environ["_X_AMZN_TRACE_ID"] = trace_id

@@ -148,6 +148,27 @@ public class SqsLike implements RequestHandler<SqsLike.Event, List<String>> {
 package example;
 public class NotAHandler { }
 """,
+    "example/Leveled.java": """
+package example;
+import com.amazonaws.services.lambda.runtime.*;
+import com.amazonaws.services.lambda.runtime.logging.LogLevel;
+import java.util.*;
+
+public class Leveled implements RequestHandler<Map<String, Object>, String> {
+    static { LambdaRuntime.getLogger().log("at init", LogLevel.WARN); }
+    public String handleRequest(Map<String, Object> in, Context c) {
+        LambdaLogger log = c.getLogger();
+        log.log("debug message", LogLevel.DEBUG);
+        log.log("info message", LogLevel.INFO);
+        log.log("warn message", LogLevel.WARN);
+        log.log("plain message");
+        log.log("multi\\nline", LogLevel.ERROR);
+        System.out.println("printed via System.out");
+        if (in.containsKey("fail")) throw new IllegalStateException("leveled failure");
+        return "ok";
+    }
+}
+""",
 }
 
 
@@ -297,3 +318,48 @@ def test_init_error_static_initializer(java):
     assert rec.json == {"errorMessage": "Error loading class example.BadStatic",
                         "errorType": "java.lang.ExceptionInInitializerError"}
     assert p.wait_exit() == 1
+
+
+def _json_lines(p):
+    return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+
+
+def test_json_logger_records_and_level_filter(java):
+    p = java("example.Leveled", env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    rec = p.invoke({})
+    assert rec.json == "ok"
+    assert p.wait_for_output("printed via System.out"), p.output()
+    records = _json_lines(p)
+    assert [(r["level"], r.get("message")) for r in records] == [
+        ("WARN", "at init"), ("INFO", "info message"), ("WARN", "warn message"),
+        ("UNDEFINED", "plain message"), ("ERROR", "multi\nline")]
+    # aws-lambda-java-runtime-interface-client StructuredLogMessage, nulls left out.
+    assert list(records[1]) == ["timestamp", "message", "level", "AWSRequestId"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", records[1]["timestamp"])
+    assert records[1]["AWSRequestId"] == rec.request_id
+    assert "AWSRequestId" not in records[0]  # logged during init
+    assert "debug message" not in p.stdout
+    assert "printed via System.out\n" in p.stdout  # System.out stays plain
+
+
+def test_text_logger_prefixes_levels(java):
+    p = java("example.Leveled", env={"AWS_LAMBDA_LOG_LEVEL": "WARN"})
+    p.invoke({})
+    assert p.wait_for_output("printed via System.out"), p.output()
+    out = p.stdout
+    assert "[WARN] at init\n" in out
+    assert "[WARN] warn message\n" in out
+    assert "plain message\n" in out and "[UNDEFINED]" not in out
+    assert "[ERROR] multi\nline\n" in out
+    assert "info message" not in out and "debug message" not in out
+
+
+def test_json_handler_exception_is_an_error_record(java):
+    p = java("example.Leveled", env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    rec = p.invoke({"fail": True})
+    assert rec.kind == "error"
+    assert p.wait_for_output("leveled failure: java.lang.IllegalStateException"), p.output()
+    errors = [r for r in _json_lines(p) if "leveled failure" in r.get("message", "")]
+    assert len(errors) == 1
+    assert errors[0]["level"] == "ERROR" and errors[0]["AWSRequestId"] == rec.request_id
+    assert errors[0]["message"].startswith("leveled failure: java.lang.IllegalStateException\n")

@@ -272,3 +272,45 @@ def test_json_log_format(node):
     assert [l["level"] for l in lines] == ["ERROR", "WARN"]  # INFO filtered out
     assert lines[0]["message"] == "multi\nline" and lines[0]["requestId"] == rec.request_id
     assert lines[1]["message"] == {"a": 1}
+
+
+LEVELS_JS = """
+exports.levels = async () => {
+  console.trace('t'); console.debug('d'); console.info('i'); console.log('l');
+  console.warn('w'); console.error('e %d', 5, new RangeError('inner')); console.fatal('f');
+  return 'ok';
+};
+exports.boom = async () => { throw new TypeError('bad value'); };
+"""
+
+
+def test_json_log_levels_and_members(node):
+    p = node({"index.js": LEVELS_JS}, "index.levels",
+             env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    rec = p.invoke({})
+    assert p.wait_for_output('"level":"FATAL"')
+    lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    assert [(l["level"], l["message"]) for l in lines[:4]] == [
+        ("INFO", "i"), ("INFO", "l"), ("WARN", "w"), ("ERROR", lines[3]["message"])]
+    assert list(lines[0]) == ["timestamp", "level", "requestId", "message"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", lines[0]["timestamp"])
+    assert lines[0]["requestId"] == rec.request_id
+    # Several parameters: util.format'ed message, the first Error's members alongside.
+    err = lines[3]
+    assert err["message"].startswith("e 5 RangeError: inner")
+    assert err["errorType"] == "RangeError" and err["errorMessage"] == "inner"
+    assert err["stackTrace"][0] == "RangeError: inner"
+    assert lines[4]["level"] == "FATAL"  # never filtered
+
+
+def test_json_invoke_error_is_logged_as_json(node):
+    p = node({"index.js": LEVELS_JS}, "index.boom", env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    rec = p.invoke({})
+    assert rec.kind == "error"
+    assert p.wait_for_output('"level":"ERROR"')
+    line = next(json.loads(l) for l in p.stdout.splitlines() if l.startswith("{"))
+    assert line["requestId"] == rec.request_id
+    assert line["message"]["errorType"] == "TypeError"
+    assert line["message"]["errorMessage"] == "bad value"
+    assert line["message"]["stackTrace"][0] == "TypeError: bad value"
+    assert "Invoke Error" not in p.stdout

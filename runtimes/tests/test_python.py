@@ -1,5 +1,6 @@
 """Python shim: runtimes/python/bootstrap.py against the mock Runtime API."""
 
+import json
 import re
 import time
 
@@ -255,3 +256,98 @@ def test_init_runs_once(py):
     b = p.invoke({}).json
     assert a == b
     assert p.stdout.count("init ran") == 1
+
+
+JSON_APP = """
+import logging
+orders = logging.getLogger("orders")
+logging.getLogger().warning("at init")
+
+def logs(event, context):
+    print("plain print")
+    logging.debug("debug filtered")
+    logging.info("info filtered")
+    logging.warning("warned %s", 42)
+    orders.error("with extra", extra={"order": 7})
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        logging.exception("it failed")
+    logging.critical("last")
+    return "ok"
+
+def boom(event, context):
+    raise ValueError("bad value")
+"""
+
+JSON_ENV = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+TIMESTAMP_MS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def _json_lines(p):
+    return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+
+
+def test_json_logging_records_and_level_filter(py):
+    p = py({"app.py": JSON_APP}, "app.logs", env=JSON_ENV)
+    rec = p.invoke({})
+    assert rec.json == "ok"
+    assert p.wait_for_output('"message": "last"'), p.output()
+    # print stays plain text; logging records are one JSON object per line, with
+    # awslambdaric's separators and member order.
+    assert "plain print\n" in p.stdout
+    raw = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    assert all(l.startswith('{"timestamp": "') for l in raw), raw
+    records = _json_lines(p)
+    assert [r["message"] for r in records] == ["at init", "warned 42", "with extra", "it failed", "last"]
+    init, warned, extra, failed, last = records
+    assert init == {"timestamp": init["timestamp"], "level": "WARNING", "message": "at init",
+                    "logger": "root", "requestId": ""}
+    assert list(warned) == ["timestamp", "level", "message", "logger", "requestId"]
+    assert re.fullmatch(TIMESTAMP_MS, warned["timestamp"])
+    assert warned["level"] == "WARNING" and warned["requestId"] == rec.request_id
+    assert extra["logger"] == "orders" and extra["level"] == "ERROR" and extra["order"] == 7
+    assert failed["level"] == "ERROR"
+    assert failed["errorType"] == "ZeroDivisionError" and failed["errorMessage"] == "division by zero"
+    assert any("app.py" in frame for frame in failed["stackTrace"]), failed
+    assert re.fullmatch(r".*/app\.py:logs:\d+", failed["location"]), failed
+    assert last["level"] == "CRITICAL"
+    assert "filtered" not in p.stdout
+
+
+def test_json_logging_at_info_level(py):
+    p = py({"app.py": JSON_APP}, "app.logs", env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    p.invoke({})
+    assert p.wait_for_output('"message": "last"'), p.output()
+    levels = [(r["level"], r["message"]) for r in _json_lines(p)]
+    assert ("INFO", "info filtered") in levels
+    assert not any(m == "debug filtered" for _, m in levels)
+
+
+def test_json_handler_error_is_one_json_record(py):
+    p = py({"app.py": JSON_APP}, "app.boom", env=JSON_ENV)
+    rec = p.invoke({})
+    assert rec.kind == "error"
+    assert p.wait_for_output('"errorType": "ValueError"'), p.output()
+    errors = [r for r in _json_lines(p) if r.get("errorType") == "ValueError"]
+    assert len(errors) == 1
+    err = errors[0]
+    # awslambdaric: {timestamp (seconds, no zone), level, **error body}
+    assert list(err) == ["timestamp", "level", "errorMessage", "errorType", "requestId", "stackTrace"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", err["timestamp"])
+    assert err["level"] == "ERROR"
+    assert err["errorMessage"] == "bad value" and err["requestId"] == rec.request_id
+    assert err["stackTrace"] == rec.json["stackTrace"]
+    assert "[ERROR]" not in p.stdout
+
+
+def test_json_init_error(py):
+    p = py({"other.py": ""}, "app.handler", env=JSON_ENV)
+    rec = _init_error(p)
+    assert rec.json["errorType"] == "Runtime.ImportModuleError"
+    assert p.wait_for_output('"errorType": "Runtime.ImportModuleError"'), p.output()
+    records = _json_lines(p)
+    assert records[0]["level"] == "WARNING"
+    assert records[0]["message"].startswith("LAMBDA_WARNING: Unhandled exception.")
+    assert records[1]["level"] == "ERROR" and records[1]["errorType"] == "Runtime.ImportModuleError"
+    assert records[1]["requestId"] == ""

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::mpsc::error::SendError;
 
 use crate::launch::{self, EnvIdentity, RUNTIME_API_PORT};
-use crate::logs::{self, LogStream, Report, Tail};
+use crate::logs::{self, LogStream, PlatformLog, PlatformRecord, Report, Tail};
 use crate::output::{Output, Sink};
 use crate::runtime_api::{Invocation, MAX_RESPONSE_BYTES, RuntimeApi, RuntimeEvent};
 use crate::{EngineCtx, FunctionSnapshot};
@@ -94,6 +94,8 @@ pub struct Environment {
     init_duration: Option<Duration>,
     /// The provisioned-concurrency target this environment was started for.
     provisioned_for: Option<String>,
+    /// How platform records are written (the function's log format and system log level).
+    platform: PlatformLog,
 }
 
 impl crate::pool::Pooled for Environment {
@@ -170,6 +172,12 @@ impl Environment {
                 tail: Tail::default(),
             });
         }
+        let platform = PlatformLog::for_config(config);
+        let initialization_type = if provisioned_for.is_some() {
+            "provisioned-concurrency"
+        } else {
+            "on-demand"
+        };
         let stream = logs::stream_name(&function.version);
         let log = LogStream::create(&ctx.config.logs_dir, &config.log_group, &stream)
             .map_err(|e| StartFailure::Platform(e.into()))?;
@@ -183,11 +191,7 @@ impl Environment {
                 region: &ctx.config.region,
                 log_group: &config.log_group,
                 log_stream: &stream,
-                initialization_type: if provisioned_for.is_some() {
-                    "provisioned-concurrency"
-                } else {
-                    "on-demand"
-                },
+                initialization_type,
             },
         );
         let dir = ctx.config.work_dir.join(&id);
@@ -219,11 +223,19 @@ impl Environment {
             log: Arc::clone(&log),
             tail: Mutex::new(Some(Tail::default())),
         });
-        sink.line(&format!(
-            "INIT_START Runtime Version: {}\tRuntime Version ARN: {}",
-            runtime_version_name(&config.runtime),
-            function.runtime_version_arn
-        ));
+        emit(
+            &sink,
+            platform,
+            &PlatformRecord::InitStart {
+                initialization_type,
+                runtime_version: &runtime_version_name(&config.runtime),
+                runtime_version_arn: &function.runtime_version_arn,
+                function_name: &function.name,
+                function_version: &function.version,
+                instance_id: &logs::instance_id(&stream, &function.name),
+                instance_max_memory_bytes: u64::from(config.memory_size) * 1024 * 1024,
+            },
+        );
         let jail = ctx.config.jail_exe.clone();
         let cgroups = Arc::clone(&ctx.cgroups);
         let spawned =
@@ -235,7 +247,14 @@ impl Environment {
             })) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 let msg = format!("RequestId: {request_id} Error: fork/exec {program}: {message}");
-                sink.line(&msg);
+                emit(
+                    &sink,
+                    platform,
+                    &PlatformRecord::RuntimeError {
+                        message: &msg,
+                        error_type: None,
+                    },
+                );
                 return Err(StartFailure::Function {
                     payload: platform_error("Runtime.InvalidEntrypoint", &msg),
                     tail: take_tail(&sink),
@@ -282,16 +301,24 @@ impl Environment {
             dir,
             init_duration: None,
             provisioned_for: provisioned_for.map(str::to_owned),
+            platform,
         };
         match env.await_init(ctx, request_id).await {
             Ok(()) => {
                 let init = started.elapsed();
+                env.emit(&PlatformRecord::InitRuntimeDone {
+                    initialization_type,
+                    error_type: None,
+                });
+                // Only a provisioned environment has an INIT_REPORT line; an on-demand init is
+                // reported in its first REPORT (and as a DEBUG record in JSON).
+                env.emit(&PlatformRecord::InitReport {
+                    initialization_type,
+                    duration_ms: init.as_secs_f64() * 1000.0,
+                    error_type: None,
+                });
                 if provisioned_for.is_some() {
                     // Initialised ahead of time: reported on its own, never on an invocation.
-                    env.sink.line(&format!(
-                        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init",
-                        init.as_secs_f64() * 1000.0
-                    ));
                     env.output.drain().await;
                     take_tail(&env.sink);
                 } else {
@@ -301,10 +328,15 @@ impl Environment {
                 Ok(env)
             }
             Err((payload, error_type)) => {
-                let init_ms = started.elapsed().as_secs_f64() * 1000.0;
-                env.sink.line(&format!(
-                    "INIT_REPORT Init Duration: {init_ms:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}"
-                ));
+                env.emit(&PlatformRecord::InitRuntimeDone {
+                    initialization_type,
+                    error_type: Some(&error_type),
+                });
+                env.emit(&PlatformRecord::InitReport {
+                    initialization_type,
+                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                    error_type: Some(&error_type),
+                });
                 env.output.drain().await;
                 let tail = take_tail(&env.sink);
                 env.destroy().await;
@@ -397,7 +429,10 @@ impl Environment {
             "Runtime.ExitError"
         };
         let message = format!("RequestId: {request_id} Error: {reason}");
-        self.sink.line(&format!("{message}\n{error_type}"));
+        self.emit(&PlatformRecord::RuntimeError {
+            message: &message,
+            error_type: Some(error_type),
+        });
         (platform_error(error_type, &message), error_type.to_owned())
     }
 
@@ -418,8 +453,10 @@ impl Environment {
                 *t = Some(Tail::default());
             }
         }
-        self.sink
-            .line(&format!("START RequestId: {request_id} Version: {version}"));
+        self.emit(&PlatformRecord::Start {
+            request_id: &request_id,
+            version,
+        });
         self.api.set_current(Some(request_id.clone()));
         let started = Instant::now();
         let started_at = std::time::SystemTime::now();
@@ -476,12 +513,10 @@ impl Environment {
                             "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
                             timeout.as_secs_f64()
                         );
-                        let now = lamina_types::time::now();
-                        self.sink.line(&format!(
-                            "{} {request_id} Task timed out after {:.2} seconds",
-                            now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-                            timeout.as_secs_f64()
-                        ));
+                        self.emit(&PlatformRecord::Timeout {
+                            request_id: &request_id,
+                            timeout_secs: timeout.as_secs_f64(),
+                        });
                         status = Some(("timeout", None));
                         break Outcome::FunctionError { payload: platform_error("Sandbox.Timedout", &msg) };
                     }
@@ -541,7 +576,6 @@ impl Environment {
         let max_memory = self
             .with_sandbox(|s| s.max_memory_used_bytes())
             .unwrap_or(0);
-        self.sink.line(&format!("END RequestId: {request_id}"));
         let init_duration = self.init_duration.take();
         let report = Report {
             request_id: &request_id,
@@ -551,7 +585,12 @@ impl Environment {
             init_duration_ms: init_duration.map(|d| d.as_secs_f64() * 1000.0),
             status: status.as_ref().map(|(s, t)| (*s, t.as_deref())),
         };
-        self.sink.line(&report.line());
+        self.emit(&PlatformRecord::RuntimeDone {
+            request_id: &request_id,
+            duration_ms: report.duration_ms,
+            status: report.status,
+        });
+        self.emit(&PlatformRecord::Report(&report));
         let figures = Figures {
             started_at,
             duration,
@@ -566,6 +605,11 @@ impl Environment {
             tail: take_tail(&self.sink),
             figures,
         }
+    }
+
+    /// Writes a platform record as the function's logging configuration asks.
+    fn emit(&self, record: &PlatformRecord<'_>) {
+        emit(&self.sink, self.platform, record);
     }
 
     /// Kills every process of the environment and removes its cgroup and files.
@@ -585,6 +629,14 @@ fn runtime_version_name(runtime: &str) -> String {
         format!("{family}:lamina")
     } else {
         format!("{family}:{version}.lamina")
+    }
+}
+
+/// Writes a platform record into the log stream (and the tail), unless the format has no such
+/// record or the system log level filters it out.
+fn emit(sink: &Sink, platform: PlatformLog, record: &PlatformRecord<'_>) {
+    if let Some(line) = platform.render(record, lamina_types::time::now()) {
+        sink.line(&line);
     }
 }
 

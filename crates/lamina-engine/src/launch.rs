@@ -78,8 +78,12 @@ pub fn environment(
     set("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
     set("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000");
     set("AWS_LAMBDA_LOG_FORMAT", &config.log_format);
-    if let Some(level) = &config.application_log_level {
-        set("AWS_LAMBDA_LOG_LEVEL", level);
+    // The runtime filters application logs by this level; with the JSON format AWS's default
+    // ApplicationLogLevel is INFO. Text has no level unless one is set.
+    match (&config.application_log_level, config.log_format.as_str()) {
+        (Some(level), _) => set("AWS_LAMBDA_LOG_LEVEL", level),
+        (None, "JSON") => set("AWS_LAMBDA_LOG_LEVEL", "INFO"),
+        (None, _) => {}
     }
     match family(&config.runtime) {
         Family::Python => {
@@ -191,6 +195,25 @@ mod tests {
         assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
         assert_eq!(env["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.12");
         assert_eq!(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:9001");
+    }
+
+    #[test]
+    fn the_log_format_and_application_level_reach_the_runtime() {
+        let vars = |c: &FunctionConfig| -> BTreeMap<String, String> {
+            environment(c, &BTreeMap::new(), &id())
+                .into_iter()
+                .collect()
+        };
+        let mut c = config("python3.12", "app.handler");
+        let text = vars(&c);
+        assert_eq!(text["AWS_LAMBDA_LOG_FORMAT"], "Text");
+        assert!(!text.contains_key("AWS_LAMBDA_LOG_LEVEL"));
+        c.log_format = "JSON".into();
+        assert_eq!(vars(&c)["AWS_LAMBDA_LOG_LEVEL"], "INFO");
+        c.application_log_level = Some("WARN".into());
+        let json = vars(&c);
+        assert_eq!(json["AWS_LAMBDA_LOG_FORMAT"], "JSON");
+        assert_eq!(json["AWS_LAMBDA_LOG_LEVEL"], "WARN");
     }
 
     #[test]

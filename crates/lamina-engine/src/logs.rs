@@ -1,5 +1,7 @@
 //! Log streams: one per execution environment, named as AWS names them, stored as JSON lines
-//! under the data dir (`logs/<group>/<stream>.jsonl`), and the platform's START/END/REPORT lines.
+//! under the data dir (`logs/<group>/<stream>.jsonl`), and the platform's records
+//! ([`PlatformRecord`]: INIT_START, START, END, REPORT and the rest), written as AWS writes them
+//! for the function's `LogFormat` and filtered by its `SystemLogLevel` ([`PlatformLog`]).
 //!
 //! The file format is shared with the CloudWatch Logs API (`lamina-api`'s `logs_api`), which
 //! reads these files and appends to them (PutLogEvents): one [`StoredEvent`] per line, in the
@@ -13,6 +15,10 @@ use std::sync::Mutex;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+
+mod platform;
+
+pub use platform::{LogFormat, LogLevel, PlatformLog, PlatformRecord, Report, instance_id};
 
 /// `YYYY/MM/DD/[<version>]<32 lowercase hex>`, dated with the environment's creation (UTC).
 pub fn stream_name(version: &str) -> String {
@@ -180,73 +186,9 @@ impl Tail {
     }
 }
 
-/// Figures of one invocation for the REPORT line.
-pub struct Report<'a> {
-    pub request_id: &'a str,
-    pub duration_ms: f64,
-    pub memory_size_mb: u32,
-    pub max_memory_used_mb: u64,
-    pub init_duration_ms: Option<f64>,
-    /// `Status: timeout`, or `Status: error` with the error type.
-    pub status: Option<(&'a str, Option<&'a str>)>,
-}
-
-impl Report<'_> {
-    /// Billed duration: the duration rounded up to the millisecond.
-    pub fn billed_ms(&self) -> u64 {
-        self.duration_ms.max(0.0).ceil() as u64
-    }
-
-    pub fn line(&self) -> String {
-        let mut s = format!(
-            "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
-            self.request_id,
-            self.duration_ms,
-            self.billed_ms(),
-            self.memory_size_mb,
-            self.max_memory_used_mb
-        );
-        if let Some(init) = self.init_duration_ms {
-            s.push_str(&format!("Init Duration: {init:.2} ms\t"));
-        }
-        if let Some((status, error_type)) = self.status {
-            s.push_str(&format!("Status: {status}\t"));
-            if let Some(t) = error_type {
-                s.push_str(&format!("Error Type: {t}\t"));
-            }
-        }
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn report_line_matches_aws_format() {
-        let r = Report {
-            request_id: "id",
-            duration_ms: 26.731,
-            memory_size_mb: 128,
-            max_memory_used_mb: 40,
-            init_duration_ms: Some(166.624),
-            status: None,
-        };
-        assert_eq!(
-            r.line(),
-            "REPORT RequestId: id\tDuration: 26.73 ms\tBilled Duration: 27 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\tInit Duration: 166.62 ms\t"
-        );
-        let t = Report {
-            status: Some(("error", Some("Runtime.ExitError"))),
-            init_duration_ms: None,
-            ..r
-        };
-        assert!(
-            t.line()
-                .ends_with("Status: error\tError Type: Runtime.ExitError\t")
-        );
-    }
 
     #[test]
     fn stream_names_look_like_aws() {

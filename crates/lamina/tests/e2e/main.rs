@@ -11,6 +11,7 @@ mod functions;
 mod harness;
 mod invoke;
 mod layers;
+mod log_format;
 mod logs;
 mod observability;
 mod policy;

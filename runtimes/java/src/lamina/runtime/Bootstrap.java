@@ -1,14 +1,14 @@
 package lamina.runtime;
 
-import com.amazonaws.services.lambda.runtime.LambdaLogger;
 import com.amazonaws.services.lambda.runtime.LambdaRuntime;
+import com.amazonaws.services.lambda.runtime.logging.LogFormat;
+import com.amazonaws.services.lambda.runtime.logging.LogLevel;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOError;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.reflect.Field;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Lamina runtime bootstrap for Java (no dependencies).
@@ -31,22 +31,13 @@ public final class Bootstrap {
     private Bootstrap() {
     }
 
-    /** Text-format function logger: one call = one log event (one stdout line). */
-    static final LambdaLogger LOGGER = new LambdaLogger() {
-        public void log(String message) {
-            if (message == null) {
-                message = "null";
-            }
-            synchronized (System.out) {
-                System.out.print(message.endsWith("\n") ? message : message + "\n");
-                System.out.flush();
-            }
-        }
+    /** The function logger: one call = one log event (one stdout line). */
+    static final FunctionLogger LOGGER = FunctionLogger.fromEnvironment();
 
-        public void log(byte[] message) {
-            log(new String(message, StandardCharsets.UTF_8));
-        }
-    };
+    /** AWS's runtime logs its own errors at ERROR in JSON, unleveled in text. */
+    private static void logError(UserFault fault) {
+        LOGGER.log(fault.reportableError(), LOGGER.format() == LogFormat.JSON ? LogLevel.ERROR : LogLevel.UNDEFINED);
+    }
 
     public static void main(String[] args) throws Throwable {
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.out), true, "UTF-8"));
@@ -69,7 +60,7 @@ public final class Bootstrap {
         try {
             invoker = HandlerLoader.load(handler == null ? "" : handler, cl);
         } catch (UserFault fault) {
-            LOGGER.log(fault.reportableError());
+            logError(fault);
             // LambdaErrorConverter.fromUserFault: no stackTrace in the body.
             client.postInitError("Runtime.BadFunctionCode", RuntimeApi.errorBody(fault.msg, fault.exception, null));
             System.exit(1);
@@ -106,6 +97,7 @@ public final class Bootstrap {
             } else {
                 System.clearProperty("com.amazonaws.xray.traceHeader");
             }
+            LOGGER.setRequestId(inv.requestId);
             UserFault logged = null;
             byte[] out = null;
             try {
@@ -132,7 +124,7 @@ public final class Bootstrap {
                         RuntimeApi.errorBody(msg, t.getClass().getName(), frames));
             } finally {
                 if (logged != null) {
-                    LOGGER.log(logged.reportableError());
+                    logError(logged);
                 }
             }
             if (out != null) {
