@@ -319,7 +319,7 @@ impl Environment {
                 });
                 if provisioned_for.is_some() {
                     // Initialised ahead of time: reported on its own, never on an invocation.
-                    env.output.drain().await;
+                    env.output.drain();
                     take_tail(&env.sink);
                 } else {
                     env.init_duration = Some(init);
@@ -337,7 +337,7 @@ impl Environment {
                     duration_ms: started.elapsed().as_secs_f64() * 1000.0,
                     error_type: Some(&error_type),
                 });
-                env.output.drain().await;
+                env.output.drain();
                 let tail = take_tail(&env.sink);
                 env.destroy().await;
                 Err(StartFailure::Function { payload, tail })
@@ -572,7 +572,7 @@ impl Environment {
             started.elapsed()
         };
         self.api.set_current(None);
-        self.output.drain().await;
+        self.output.drain();
         let max_memory = self
             .with_sandbox(|s| s.max_memory_used_bytes())
             .unwrap_or(0);
