@@ -124,7 +124,7 @@ pub use network::{
     DEFAULT_LEASE_DIR, DEFAULT_POOL, ENV_IFNAME, EnvNetwork, HOST_ALIAS, HOST_IFNAME_PREFIX,
     Network, NetworkConfig, NetworkMode,
 };
-pub use parent::Sandbox;
+pub use parent::{PreparedSandbox, Sandbox};
 pub use spec::{INIT_BOOST_MILLICORES, MB_PER_VCPU, SandboxSpec, cpu_millicores_for_memory};
 #[doc(hidden)]
 pub use tmpimage::mkfs_runs;

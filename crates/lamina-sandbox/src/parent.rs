@@ -26,7 +26,7 @@ use nix::sys::time::TimeVal;
 use crate::cgroup::{Cgroup, CgroupLimits, CgroupRoot};
 use crate::jail::{MAX_REQUEST, PARENT_PID_ENV, loop_users};
 use crate::network::{EnvNetwork, Lease, Network, NetworkMode};
-use crate::spec::{JailMessage, JailRequest, ParentMessage};
+use crate::spec::{JailMessage, JailRequest, LaunchSpec, ParentMessage};
 use crate::{JAIL_ARG, SandboxError, SandboxSpec, tmpimage};
 
 /// How long `spawn` waits for each jail message (covers a first-time mkfs).
@@ -63,12 +63,36 @@ impl Sandbox {
         spec: &SandboxSpec,
         cgroup_root: &CgroupRoot,
     ) -> Result<Sandbox, SandboxError> {
+        Self::spawn_shared(jail_exe, spec, cgroup_root, false).map(|(sandbox, _)| sandbox)
+    }
+
+    /// Starts a sandbox for `spec` without its function: the jail builds
+    /// everything but the binds of `spec.code_dir` and `spec.opt_dir` and waits,
+    /// in its cgroup, until [`PreparedSandbox::launch`] gives it a function.
+    /// A cold start then costs little more than the runtime's own start.
+    pub fn prepare(
+        jail_exe: &Path,
+        spec: &SandboxSpec,
+        cgroup_root: &CgroupRoot,
+    ) -> Result<PreparedSandbox, SandboxError> {
+        Self::spawn_shared(jail_exe, spec, cgroup_root, true)
+            .map(|(sandbox, ctl)| PreparedSandbox { sandbox, ctl })
+    }
+
+    fn spawn_shared(
+        jail_exe: &Path,
+        spec: &SandboxSpec,
+        cgroup_root: &CgroupRoot,
+        deferred: bool,
+    ) -> Result<(Sandbox, OwnedFd), SandboxError> {
         spec.validate()?;
         match spec.network {
-            NetworkMode::LoopbackOnly => Self::spawn_inner(jail_exe, spec, cgroup_root, None),
+            NetworkMode::LoopbackOnly => {
+                Self::spawn_inner(jail_exe, spec, cgroup_root, None, deferred)
+            }
             NetworkMode::Egress => {
                 let network = Network::shared()?;
-                Self::spawn_inner(jail_exe, spec, cgroup_root, Some(&network))
+                Self::spawn_inner(jail_exe, spec, cgroup_root, Some(&network), deferred)
             }
         }
     }
@@ -82,15 +106,18 @@ impl Sandbox {
         network: &Network,
     ) -> Result<Sandbox, SandboxError> {
         let network = (spec.network == NetworkMode::Egress).then_some(network);
-        Self::spawn_inner(jail_exe, spec, cgroup_root, network)
+        Self::spawn_inner(jail_exe, spec, cgroup_root, network, false).map(|(sandbox, _)| sandbox)
     }
 
+    /// Spawns the jail and talks it through set-up; returns the control socket
+    /// too (a deferred jail still waits on it for its launch).
     fn spawn_inner(
         jail_exe: &Path,
         spec: &SandboxSpec,
         cgroup_root: &CgroupRoot,
         network: Option<&Network>,
-    ) -> Result<Sandbox, SandboxError> {
+        deferred: bool,
+    ) -> Result<(Sandbox, OwnedFd), SandboxError> {
         spec.validate()?;
         // Dropping the lease on an early return releases it (nothing was created yet).
         let lease = network.map(Network::lease).transpose()?;
@@ -98,6 +125,7 @@ impl Sandbox {
             spec: spec.clone(),
             network: lease.as_ref().map(|l| l.env.clone()),
             tmp_template: tmp_template(spec),
+            deferred,
         })
         .map_err(|e| SandboxError::InvalidSpec(e.to_string()))?;
         if request.len() > MAX_REQUEST {
@@ -151,8 +179,15 @@ impl Sandbox {
             spec: spec.clone(),
             lease,
         };
-        match sandbox.handshake(&ours, &request) {
-            Ok(()) => Ok(sandbox),
+        let handshake = sandbox.handshake(&ours, &request).and_then(|()| {
+            if deferred {
+                sandbox.wait_prepared(&ours)
+            } else {
+                sandbox.wait_exec(&ours)
+            }
+        });
+        match handshake {
+            Ok(()) => Ok((sandbox, ours)),
             Err(e) => {
                 let cleanup = sandbox.cleanup().err();
                 Err(e.with_cleanup(cleanup))
@@ -160,6 +195,8 @@ impl Sandbox {
         }
     }
 
+    /// Sends the request, moves the jail into its cgroup and receives the
+    /// Runtime API listener.
     fn handshake(&mut self, ctl: &OwnedFd, request: &[u8]) -> Result<(), SandboxError> {
         let cgroup = self
             .cgroup
@@ -191,6 +228,19 @@ impl Sandbox {
             Some((JailMessage::Listener, Some(fd))) => self.listener = Some(TcpListener::from(fd)),
             other => return Err(unexpected(other, "waiting for the Runtime API listener")),
         }
+        Ok(())
+    }
+
+    /// A deferred jail has built everything it can without the function.
+    fn wait_prepared(&self, ctl: &OwnedFd) -> Result<(), SandboxError> {
+        match recv_message(ctl, "waiting for the prepared jail", MsgFlags::empty())? {
+            Some((JailMessage::Prepared, None)) => Ok(()),
+            other => Err(unexpected(other, "waiting for the prepared jail")),
+        }
+    }
+
+    /// Returns once the runtime has been exec'd.
+    fn wait_exec(&self, ctl: &OwnedFd) -> Result<(), SandboxError> {
         match recv_message(ctl, "waiting for exec", MsgFlags::empty())? {
             // EOF: the last copy of the socket was closed by a successful exec.
             None => Ok(()),
@@ -334,6 +384,87 @@ impl Sandbox {
             None => Ok(()),
             Some(first) => Err(first.with_cleanup(errors.next())),
         }
+    }
+}
+
+/// A sandbox built ahead of any function (see [`Sandbox::prepare`]): its jail
+/// waits in its cgroup, namespaces and root built, with its Runtime API
+/// listener, for [`PreparedSandbox::launch`]. Dropping it destroys it.
+#[derive(Debug)]
+pub struct PreparedSandbox {
+    sandbox: Sandbox,
+    ctl: OwnedFd,
+}
+
+impl PreparedSandbox {
+    /// The spec it was prepared with (its function parts are placeholders).
+    pub fn spec(&self) -> &SandboxSpec {
+        &self.sandbox.spec
+    }
+
+    /// Whether `spec` can run here: everything the jail has built already
+    /// (the `/tmp` size, network, runtime dir, identity, Runtime API port) is
+    /// what `spec` asks for.
+    pub fn fits(&self, spec: &SandboxSpec) -> bool {
+        let own = &self.sandbox.spec;
+        own.tmp_size_mb == spec.tmp_size_mb
+            && own.network == spec.network
+            && own.runtime_dir == spec.runtime_dir
+            && (own.uid, own.gid) == (spec.uid, spec.gid)
+            && own.runtime_api_port == spec.runtime_api_port
+    }
+
+    /// Runs `spec`'s function in this sandbox: applies its cgroup limits
+    /// (memory, pids, CPU with the init boost), sends the jail the code,
+    /// layers, program and environment, and returns once the runtime has
+    /// been exec'd. The sandbox keeps its own id, host name and `/tmp`.
+    /// A spec that does not [`PreparedSandbox::fits`] is refused.
+    pub fn launch(mut self, spec: &SandboxSpec) -> Result<Sandbox, SandboxError> {
+        spec.validate()?;
+        if !self.fits(spec) {
+            return Err(SandboxError::InvalidSpec(
+                "the spec does not fit this prepared sandbox".into(),
+            ));
+        }
+        let launch = LaunchSpec::of(spec);
+        let prepared_limits = CgroupLimits::for_spec(&self.sandbox.spec, true);
+        let mut merged = launch.clone().apply_to(&self.sandbox.spec);
+        merged.memory_mb = spec.memory_mb;
+        merged.pids_max = spec.pids_max;
+        merged.cpu_millicores = spec.cpu_millicores;
+        merged.init_cpu_boost = spec.init_cpu_boost;
+        self.sandbox.spec = merged;
+        let launched = self
+            .sandbox
+            .cgroup()
+            .and_then(|c| {
+                c.reapply(
+                    &prepared_limits,
+                    &CgroupLimits::for_spec(&self.sandbox.spec, true),
+                )
+            })
+            .and_then(|()| {
+                let msg = serde_json::to_vec(&ParentMessage::Launch(launch)).map_err(|e| {
+                    SandboxError::JailProtocol {
+                        step: "sending Launch",
+                        source: io::Error::other(e),
+                    }
+                })?;
+                send_packet(&self.ctl, &msg, "sending Launch")
+            })
+            .and_then(|()| self.sandbox.wait_exec(&self.ctl));
+        match launched {
+            Ok(()) => Ok(self.sandbox),
+            Err(e) => {
+                let cleanup = self.sandbox.cleanup().err();
+                Err(e.with_cleanup(cleanup))
+            }
+        }
+    }
+
+    /// Destroys the sandbox (as [`Sandbox::destroy`]).
+    pub fn destroy(self) -> Result<(), SandboxError> {
+        self.sandbox.destroy()
     }
 }
 
@@ -509,6 +640,10 @@ fn unexpected(got: Option<(JailMessage, Option<OwnedFd>)>, step: &'static str) -
         Some((JailMessage::Listener, Some(_))) => SandboxError::JailProtocol {
             step,
             source: io::Error::new(io::ErrorKind::InvalidData, "unexpected second listener"),
+        },
+        Some((JailMessage::Prepared, _)) => SandboxError::JailProtocol {
+            step,
+            source: io::Error::new(io::ErrorKind::InvalidData, "unexpected Prepared"),
         },
         None => SandboxError::JailProtocol {
             step,

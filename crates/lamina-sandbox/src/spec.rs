@@ -150,6 +150,47 @@ pub(crate) struct JailRequest {
     /// `mkfs.ext4` itself).
     #[serde(default)]
     pub tmp_template: Option<PathBuf>,
+    /// Build everything but the function's own parts, report
+    /// [`JailMessage::Prepared`] and wait for a [`ParentMessage::Launch`]
+    /// (a pre-started sandbox, see [`crate::PreparedSandbox`]).
+    #[serde(default)]
+    pub deferred: bool,
+}
+
+/// The function's own parts of a spec, sent to a pre-started jail: what it
+/// mounts at `/var/task` and `/opt`, and the program it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LaunchSpec {
+    pub code_dir: PathBuf,
+    pub opt_dir: Option<PathBuf>,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: String,
+}
+
+impl LaunchSpec {
+    pub fn of(spec: &SandboxSpec) -> Self {
+        Self {
+            code_dir: spec.code_dir.clone(),
+            opt_dir: spec.opt_dir.clone(),
+            argv: spec.argv.clone(),
+            env: spec.env.clone(),
+            cwd: spec.cwd.clone(),
+        }
+    }
+
+    /// `spec` with these parts in place of its own.
+    pub fn apply_to(self, spec: &SandboxSpec) -> SandboxSpec {
+        SandboxSpec {
+            code_dir: self.code_dir,
+            opt_dir: self.opt_dir,
+            argv: self.argv,
+            env: self.env,
+            cwd: self.cwd,
+            ..spec.clone()
+        }
+    }
 }
 
 /// Parent -> jail, after the request: one message once the jail is in its cgroup.
@@ -158,15 +199,18 @@ pub(crate) struct JailRequest {
 /// environment; the jail waits for this only before it creates its cgroup
 /// namespace and forks init, so every process of the environment starts in
 /// the environment's group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub(crate) enum ParentMessage {
     Joined,
+    /// To a pre-started jail (after `Prepared`): the function to run.
+    Launch(LaunchSpec),
 }
 
 /// Jail -> parent messages (one per SOCK_SEQPACKET packet).
 ///
-/// The sequence is `Listener` (with the fd attached), then either nothing (the
+/// The sequence is `Listener` (with the fd attached), for a deferred request
+/// `Prepared` (then the jail waits for `Launch`), then either nothing (the
 /// socket reaches EOF because the last copy was closed by a successful exec)
 /// or one `SetupFailed` / `ExecFailed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +218,9 @@ pub(crate) enum ParentMessage {
 pub(crate) enum JailMessage {
     /// The Runtime API listener is attached to this packet via SCM_RIGHTS.
     Listener,
+    /// A deferred jail built everything but the function's parts and is in
+    /// its cgroup: it waits for [`ParentMessage::Launch`].
+    Prepared,
     /// A set-up step failed; the jail exits.
     SetupFailed {
         step: String,
@@ -227,16 +274,23 @@ pub(crate) mod tests {
             spec: s.clone(),
             network: None,
             tmp_template: Some("/t/ext4-512m-v1.img".into()),
+            deferred: true,
         })
         .unwrap();
         let back: JailRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back.spec, s);
         assert_eq!(back.tmp_template, Some("/t/ext4-512m-v1.img".into()));
-        let joined = serde_json::to_vec(&ParentMessage::Joined).unwrap();
-        assert_eq!(
-            serde_json::from_slice::<ParentMessage>(&joined).unwrap(),
-            ParentMessage::Joined
-        );
+        assert!(back.deferred);
+        for msg in [
+            ParentMessage::Joined,
+            ParentMessage::Launch(LaunchSpec::of(&s)),
+        ] {
+            let bytes = serde_json::to_vec(&msg).unwrap();
+            assert_eq!(
+                serde_json::from_slice::<ParentMessage>(&bytes).unwrap(),
+                msg
+            );
+        }
     }
 
     #[test]

@@ -252,6 +252,13 @@ impl Cgroup {
             Cgroup::V2(c) => c.write_all(&limits.v2_writes()),
         }
     }
+    /// Replaces the limits `old` (applied before) with `new`.
+    pub fn reapply(&self, old: &CgroupLimits, new: &CgroupLimits) -> Result<(), SandboxError> {
+        match self {
+            Cgroup::V1(c) => c.write_all(&new.v1_writes_replacing(old)),
+            Cgroup::V2(c) => c.write_all(&new.v2_writes()),
+        }
+    }
     pub fn set_cpu(&self, limits: &CgroupLimits) -> Result<(), SandboxError> {
         match self {
             Cgroup::V1(c) => c.write_all(&limits.v1_cpu_writes()),
@@ -337,6 +344,19 @@ impl CgroupLimits {
             (V1Controller::Pids, "pids.max", self.pids_max.to_string()),
         ];
         w.extend(self.v1_cpu_writes());
+        w
+    }
+
+    /// [`CgroupLimits::v1_writes`] for a group that has `old` applied: when
+    /// the memory limit grows, `memsw` goes first (it must stay >= the limit).
+    pub fn v1_writes_replacing(
+        &self,
+        old: &CgroupLimits,
+    ) -> Vec<(V1Controller, &'static str, String)> {
+        let mut w = self.v1_writes();
+        if self.memory_bytes > old.memory_bytes {
+            w.swap(0, 1);
+        }
         w
     }
 

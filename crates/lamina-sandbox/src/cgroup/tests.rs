@@ -186,3 +186,23 @@ fn v2_group_writes_files_and_skips_missing_optional_ones() {
         "falls back to memory.current"
     );
 }
+
+#[test]
+fn v1_raising_memory_writes_memsw_first_and_lowering_writes_it_last() {
+    let small = CgroupLimits::for_spec(&crate::spec::tests::spec(), false);
+    let big = CgroupLimits {
+        memory_bytes: small.memory_bytes * 4,
+        ..small
+    };
+    let files = |w: Vec<(V1Controller, &'static str, String)>| -> Vec<&'static str> {
+        w.into_iter().map(|(_, f, _)| f).take(2).collect()
+    };
+    assert_eq!(
+        files(big.v1_writes_replacing(&small)),
+        ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
+    );
+    assert_eq!(
+        files(small.v1_writes_replacing(&big)),
+        ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+    );
+}

@@ -11,6 +11,10 @@
 //!    configures both ends ([`net`]; egress only), binds the Runtime API
 //!    listener and sends it to the parent, then builds the new root in its
 //!    mount namespace ([`mount`]) including the `/tmp` image ([`loopdev`]).
+//!    A pre-started jail ([`JailRequest::deferred`]) leaves out the binds of
+//!    the function's code and layers, reports [`JailMessage::Prepared`] once
+//!    joined, and waits for [`ParentMessage::Launch`] with the function's
+//!    parts; it mounts them and goes on.
 //! 3. A waits for the parent's [`ParentMessage::Joined`], unshares its cgroup
 //!    namespace (rooted at the environment's group) and forks B (pid 1 of
 //!    the new PID namespace, born in the group). B mounts `/proc`,
@@ -39,7 +43,7 @@ use std::path::Path;
 use nix::sys::socket::{ControlMessage, MsgFlags, recv, sendmsg};
 use nix::unistd::{ForkResult, fork};
 
-use crate::spec::{JailMessage, JailRequest, ParentMessage};
+use crate::spec::{JailMessage, JailRequest, LaunchSpec, ParentMessage};
 use crate::{JAIL_ROOT_MOUNTPOINT, SandboxSpec};
 
 pub(crate) use loopdev::loop_users;
@@ -153,11 +157,24 @@ fn run(ctl: RawFd) -> Result<std::convert::Infallible, JailError> {
         .unwrap_or_default();
     let root = Path::new(JAIL_ROOT_MOUNTPOINT);
     mount::prepare_root(root)?;
-    let (jail_ops, init_ops) =
+    let (mut jail_ops, init_ops) =
         mount::split_for_init(mount::plan_with(&spec, &etc, &mount::host_kind));
+    if req.deferred {
+        jail_ops = mount::without_function_binds(jail_ops);
+    }
     mount::apply(root, &jail_ops, req.tmp_template.as_deref())?;
 
     wait_joined(ctl)?;
+    let spec = if req.deferred {
+        send(ctl, &JailMessage::Prepared, None).map_err(|e| JailError::io("report prepared", e))?;
+        let spec = wait_launch(ctl)?.apply_to(&spec);
+        spec.validate()
+            .map_err(|e| JailError::msg("validate launch", e.to_string()))?;
+        mount::apply(root, &mount::function_binds(&spec), None)?;
+        spec
+    } else {
+        spec
+    };
     ns::unshare_cgroup()?;
     let (status_r, status_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| JailError::sys("create status pipe", e))?;
@@ -289,23 +306,38 @@ fn die_with_server() -> Result<(), JailError> {
 
 /// Waits until the parent has moved this process into the environment's cgroup.
 fn wait_joined(ctl: RawFd) -> Result<(), JailError> {
-    let mut buf = [0u8; 256];
+    match recv_parent(ctl, "wait for the cgroup move")? {
+        ParentMessage::Joined => Ok(()),
+        other => Err(JailError::msg(
+            "wait for the cgroup move",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}
+
+/// A pre-started jail waits (for as long as it takes) for the function to run.
+fn wait_launch(ctl: RawFd) -> Result<LaunchSpec, JailError> {
+    match recv_parent(ctl, "wait for launch")? {
+        ParentMessage::Launch(launch) => Ok(launch),
+        other => Err(JailError::msg(
+            "wait for launch",
+            format!("unexpected {other:?}"),
+        )),
+    }
+}
+
+fn recv_parent(ctl: RawFd, step: &str) -> Result<ParentMessage, JailError> {
+    let mut buf = vec![0u8; MAX_REQUEST];
     let n = loop {
         match recv(ctl, &mut buf, MsgFlags::empty()) {
             Err(nix::Error::EINTR) => continue,
-            r => break r.map_err(|e| JailError::sys("wait for the cgroup move", e))?,
+            r => break r.map_err(|e| JailError::sys(step, e))?,
         }
     };
     if n == 0 {
-        return Err(JailError::msg(
-            "wait for the cgroup move",
-            "control socket closed".into(),
-        ));
+        return Err(JailError::msg(step, "control socket closed".into()));
     }
-    match serde_json::from_slice(&buf[..n]) {
-        Ok(ParentMessage::Joined) => Ok(()),
-        Err(e) => Err(JailError::msg("wait for the cgroup move", e.to_string())),
-    }
+    serde_json::from_slice(&buf[..n]).map_err(|e| JailError::msg(step, e.to_string()))
 }
 
 fn read_request(ctl: RawFd) -> Result<JailRequest, JailError> {

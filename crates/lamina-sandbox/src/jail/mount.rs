@@ -228,23 +228,20 @@ pub(crate) fn plan_with(
     ops.push(RemountRo { target: p("/etc") });
 
     // Function code, layers and runtime.
-    for (target, source) in [
-        ("/var/task", Some(&spec.code_dir)),
-        ("/opt", spec.opt_dir.as_ref()),
-        ("/var/runtime", spec.runtime_dir.as_ref()),
-    ] {
+    for target in ["/var/task", "/opt", "/var/runtime"] {
         ops.push(Mkdir {
             target: p(target),
             mode: 0o755,
         });
-        if let Some(source) = source {
-            ops.push(BindRo {
-                source: source.clone(),
-                target: p(target),
-                file: false,
-            });
-        }
     }
+    if let Some(source) = &spec.runtime_dir {
+        ops.push(BindRo {
+            source: source.clone(),
+            target: p("/var/runtime"),
+            file: false,
+        });
+    }
+    ops.extend(function_binds(spec));
 
     // /dev: tmpfs with bound device nodes, then read-only.
     ops.push(Mkdir {
@@ -397,6 +394,34 @@ impl MountOp {
         let t = self.target();
         matches!(self, MountOp::Proc { .. }) || (t.starts_with("/proc") && t != Path::new("/proc"))
     }
+}
+
+/// The steps that mount the function's own code (`/var/task`) and layers
+/// (`/opt`): a pre-started jail applies them once it knows the function.
+pub(crate) fn function_binds(spec: &SandboxSpec) -> Vec<MountOp> {
+    [
+        ("/var/task", Some(&spec.code_dir)),
+        ("/opt", spec.opt_dir.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(target, source)| {
+        source.map(|s| MountOp::BindRo {
+            source: s.clone(),
+            target: PathBuf::from(target),
+            file: false,
+        })
+    })
+    .collect()
+}
+
+/// Leaves out of `ops` the steps of [`function_binds`].
+pub(crate) fn without_function_binds(ops: Vec<MountOp>) -> Vec<MountOp> {
+    ops.into_iter()
+        .filter(|op| {
+            !(matches!(op, MountOp::BindRo { .. })
+                && [Path::new("/var/task"), Path::new("/opt")].contains(&op.target()))
+        })
+        .collect()
 }
 
 /// Splits the plan, keeping its order, into the steps the jail applies
