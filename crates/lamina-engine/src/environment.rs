@@ -15,7 +15,7 @@ use tokio::sync::mpsc::error::SendError;
 
 use crate::launch::{self, EnvIdentity, RUNTIME_API_PORT};
 use crate::logs::{self, LogStream, PlatformLog, PlatformRecord, Report, Tail};
-use crate::output::{Output, Sink};
+use crate::output::{self, Output, Sink};
 use crate::runtime_api::{Invocation, MAX_RESPONSE_BYTES, RuntimeApi, RuntimeEvent};
 use crate::{EngineCtx, FunctionSnapshot};
 
@@ -222,6 +222,7 @@ impl Environment {
         let sink = Arc::new(Sink {
             log: Arc::clone(&log),
             tail: Mutex::new(Some(Tail::default())),
+            application_level: output::application_filter(config),
         });
         emit(
             &sink,

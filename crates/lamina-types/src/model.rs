@@ -168,6 +168,41 @@ pub struct FunctionConfig {
     pub has_environment: bool,
 }
 
+/// The `ApplicationLogLevel` and `SystemLogLevel` a function with the JSON log format has when
+/// the caller did not choose them, as AWS applies and returns them.
+pub const DEFAULT_LOG_LEVEL: &str = "INFO";
+
+impl FunctionConfig {
+    /// Applies AWS's rule for the log levels: with the JSON format both levels are set (INFO
+    /// unless chosen); the Text format has none.
+    pub fn normalise_log_levels(&mut self) {
+        if self.log_format == "JSON" {
+            for level in [&mut self.application_log_level, &mut self.system_log_level] {
+                level.get_or_insert_with(|| DEFAULT_LOG_LEVEL.to_owned());
+            }
+        } else {
+            self.application_log_level = None;
+            self.system_log_level = None;
+        }
+    }
+
+    /// `LoggingConfig` as AWS returns it: the format and log group, and with the JSON format
+    /// both levels (INFO unless chosen, also for a configuration stored before the levels were
+    /// normalised); the same rule as [`FunctionConfig::normalise_log_levels`].
+    pub fn logging_config(&self) -> LoggingConfig {
+        let json = self.log_format == "JSON";
+        let shown = |level: &Option<String>| {
+            json.then(|| level.as_deref().unwrap_or(DEFAULT_LOG_LEVEL).to_owned())
+        };
+        LoggingConfig {
+            log_format: Some(self.log_format.clone()),
+            application_log_level: shown(&self.application_log_level),
+            system_log_level: shown(&self.system_log_level),
+            log_group: Some(self.log_group.clone()),
+        }
+    }
+}
+
 /// One layer version a function uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerRef {

@@ -277,8 +277,7 @@ fn check_service(input: &ConfigInput<'_>, limits: &Limits) -> Result<(), UserErr
         && (logging.application_log_level.is_some() || logging.system_log_level.is_some())
     {
         return Err(UserError::InvalidParameterValue(
-            "Application log level and system log level can only be set when LogFormat is JSON."
-                .into(),
+            "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"JSON\" and try again.".into(),
         ));
     }
     Ok(())
@@ -465,7 +464,7 @@ pub fn create(
     )?;
     let zip = decode_zip(code.zip_file.as_deref().unwrap_or_default(), limits)?;
     let logging = req.logging_config.clone().unwrap_or_default();
-    let config = FunctionConfig {
+    let mut config = FunctionConfig {
         runtime,
         handler,
         role: req.role.unwrap_or_default(),
@@ -495,6 +494,7 @@ pub fn create(
             .unwrap_or_else(|| "None".to_owned()),
         has_environment: req.environment.is_some(),
     };
+    config.normalise_log_levels();
     Ok(NewFunction {
         config,
         layers: req.layers.unwrap_or_default(),
@@ -571,20 +571,21 @@ pub fn update_configuration(
     }
     if let Some(l) = &req.logging_config {
         if let Some(f) = &l.log_format {
+            // Naming the format sets the levels anew, as on AWS: those the request gives, INFO
+            // for the others with JSON (switching to Text drops them; they cannot be given with
+            // it). Levels cannot come without `LogFormat: JSON` (`check_service`), so a request
+            // that leaves the format out keeps them.
             config.log_format.clone_from(f);
+            config
+                .application_log_level
+                .clone_from(&l.application_log_level);
+            config.system_log_level.clone_from(&l.system_log_level);
         }
         if let Some(g) = &l.log_group {
             config.log_group.clone_from(g);
         }
-        if l.application_log_level.is_some() {
-            config
-                .application_log_level
-                .clone_from(&l.application_log_level);
-        }
-        if l.system_log_level.is_some() {
-            config.system_log_level.clone_from(&l.system_log_level);
-        }
     }
+    config.normalise_log_levels();
     let environment = match env {
         Some(env) => {
             config.has_environment = true;
@@ -739,5 +740,128 @@ mod tests {
             create_err(|r| r.layers = Some(layers)).to_string(),
             "Cannot reference more than 5 layers."
         );
+    }
+
+    fn logging(v: serde_json::Value) -> Option<LoggingConfig> {
+        Some(serde_json::from_value(v).unwrap())
+    }
+
+    fn levels(c: &FunctionConfig) -> (Option<&str>, Option<&str>) {
+        (
+            c.application_log_level.as_deref(),
+            c.system_log_level.as_deref(),
+        )
+    }
+
+    /// Applies an UpdateFunctionConfiguration `LoggingConfig` to `config`.
+    fn update_logging(
+        config: &FunctionConfig,
+        v: serde_json::Value,
+    ) -> Result<FunctionConfig, UserError> {
+        let current = FunctionRecord {
+            name: "f".into(),
+            config: config.clone(),
+            environment: BTreeMap::new(),
+            code_sha256_hex: String::new(),
+            code_size: 0,
+            revision_id: String::new(),
+            last_modified: String::new(),
+            state: crate::model::State::Active,
+            last_update_status: crate::model::UpdateStatus::Successful,
+            tags: BTreeMap::new(),
+        };
+        let req = UpdateFunctionConfigurationRequest {
+            logging_config: logging(v),
+            ..Default::default()
+        };
+        update_configuration(&current, &req, &Limits::default()).map(|(c, _)| c)
+    }
+
+    #[test]
+    fn json_log_format_gets_info_levels_unless_chosen() {
+        let text = create(request(), "f", &Limits::default()).unwrap().config;
+        assert_eq!(text.log_format, "Text");
+        assert_eq!(levels(&text), (None, None));
+
+        let mut r = request();
+        r.logging_config = logging(serde_json::json!({"LogFormat": "JSON"}));
+        let json = create(r, "f", &Limits::default()).unwrap().config;
+        assert_eq!(levels(&json), (Some("INFO"), Some("INFO")));
+
+        let mut r = request();
+        r.logging_config =
+            logging(serde_json::json!({"LogFormat": "JSON", "SystemLogLevel": "WARN"}));
+        let c = create(r, "f", &Limits::default()).unwrap().config;
+        assert_eq!(levels(&c), (Some("INFO"), Some("WARN")));
+        assert_eq!(
+            serde_json::to_value(c.logging_config()).unwrap(),
+            serde_json::json!({
+                "LogFormat": "JSON",
+                "ApplicationLogLevel": "INFO",
+                "SystemLogLevel": "WARN",
+                "LogGroup": "/aws/lambda/f",
+            })
+        );
+    }
+
+    #[test]
+    fn log_levels_need_the_json_format() {
+        let refused = UserError::InvalidParameterValue(
+            "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"JSON\" and try again.".into(),
+        );
+        for v in [
+            serde_json::json!({"LogFormat": "Text", "ApplicationLogLevel": "DEBUG"}),
+            serde_json::json!({"SystemLogLevel": "WARN"}),
+        ] {
+            assert_eq!(
+                create_err(|r| r.logging_config = logging(v.clone())),
+                refused
+            );
+            let text = create(request(), "f", &Limits::default()).unwrap().config;
+            assert_eq!(update_logging(&text, v).unwrap_err(), refused);
+        }
+    }
+
+    #[test]
+    fn updating_the_log_format_sets_the_levels_anew() {
+        let text = create(request(), "f", &Limits::default()).unwrap().config;
+        // Text -> JSON: INFO unless given.
+        let json = update_logging(&text, serde_json::json!({"LogFormat": "JSON"})).unwrap();
+        assert_eq!(levels(&json), (Some("INFO"), Some("INFO")));
+        let debug = update_logging(
+            &text,
+            serde_json::json!({"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"}),
+        )
+        .unwrap();
+        assert_eq!(levels(&debug), (Some("DEBUG"), Some("INFO")));
+        // A request without the format keeps them (and the format).
+        let group = update_logging(&debug, serde_json::json!({"LogGroup": "/custom/g"})).unwrap();
+        assert_eq!(group.log_format, "JSON");
+        assert_eq!(group.log_group, "/custom/g");
+        assert_eq!(levels(&group), (Some("DEBUG"), Some("INFO")));
+        // Naming JSON again resets what the request leaves out.
+        let again = update_logging(
+            &debug,
+            serde_json::json!({"LogFormat": "JSON", "SystemLogLevel": "WARN"}),
+        )
+        .unwrap();
+        assert_eq!(levels(&again), (Some("INFO"), Some("WARN")));
+        // JSON -> Text drops them.
+        let back = update_logging(&debug, serde_json::json!({"LogFormat": "Text"})).unwrap();
+        assert_eq!(back.log_format, "Text");
+        assert_eq!(levels(&back), (None, None));
+        assert_eq!(
+            serde_json::to_value(back.logging_config()).unwrap(),
+            serde_json::json!({"LogFormat": "Text", "LogGroup": "/aws/lambda/f"})
+        );
+    }
+
+    #[test]
+    fn a_json_configuration_stored_without_levels_shows_info() {
+        let mut c = create(request(), "f", &Limits::default()).unwrap().config;
+        c.log_format = "JSON".into();
+        let shown = c.logging_config();
+        assert_eq!(shown.application_log_level.as_deref(), Some("INFO"));
+        assert_eq!(shown.system_log_level.as_deref(), Some("INFO"));
     }
 }

@@ -20,7 +20,7 @@ use base64::Engine;
 use bytes::Bytes;
 use lamina_types::arn::{NameUse, function_arn};
 use lamina_types::model::{
-    DeadLetterConfig, EphemeralStorage, FunctionConfiguration, FunctionRecord, LoggingConfig,
+    DeadLetterConfig, EphemeralStorage, FunctionConfiguration, FunctionRecord,
     RuntimeVersionConfig, SnapStartResponse, State, TracingConfig, UpdateStatus,
 };
 use lamina_types::{FunctionRef, UserError};
@@ -211,12 +211,8 @@ pub fn configuration(
         runtime_version_config: full.then(|| RuntimeVersionConfig {
             runtime_version_arn: runtime_version_arn(&state.config.region, &c.runtime),
         }),
-        logging_config: LoggingConfig {
-            log_format: Some(c.log_format.clone()),
-            application_log_level: c.application_log_level.clone(),
-            system_log_level: c.system_log_level.clone(),
-            log_group: Some(c.log_group.clone()),
-        },
+        // With JSON both levels are shown, INFO unless chosen, as on AWS.
+        logging_config: c.logging_config(),
     }
 }
 

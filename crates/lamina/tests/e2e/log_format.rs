@@ -1,8 +1,11 @@
 //! `LoggingConfig` with `LogFormat: JSON`: the platform writes its records as AWS's JSON
 //! records (`platform.initStart`, `platform.start`, `platform.report`, ...) filtered by
 //! `SystemLogLevel`, the Python runtime writes `logging` records as JSON filtered by
-//! `ApplicationLogLevel`, and both are read back through the CloudWatch Logs SDK (JSON filter
+//! `ApplicationLogLevel`, the platform filters a custom runtime's output by the `"level"` of
+//! its JSON lines, and all of it is read back through the CloudWatch Logs SDK (JSON filter
 //! patterns included) and `X-Amz-Log-Result`.
+
+use std::io::Write;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -354,5 +357,172 @@ async fn system_log_level_warn_keeps_only_the_records_of_failures() {
         ["platform.runtimeDone", "platform.report"],
         "{}",
         timed_out.tail
+    );
+}
+
+/// A custom runtime (`provided.al2023`) whose `bootstrap` speaks the Runtime API and, per
+/// invocation, writes JSON lines at every level (in AWS's own casings and others), JSON lines
+/// with a missing or invalid level, a plain line, and one JSON line on stderr.
+const LEVELS_BOOTSTRAP: &str = r#"#!/usr/bin/python3
+import json, os, sys, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+
+def line(level, message):
+    record = {"timestamp": "2024-11-02T16:51:31.587199Z", "message": "app: " + message}
+    if level is not None:
+        record["level"] = level
+    print(json.dumps(record), flush=True)
+
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        r.read()
+    line("TRACE", "trace")
+    line("debug", "debug")
+    line("INFO", "info")
+    line("warn", "warn")
+    line("ERROR", "error")
+    line("Fatal", "fatal")
+    line(None, "no level")
+    line("WARNING", "invalid level")
+    print("app: plain line", flush=True)
+    print(json.dumps({"level": "ERROR", "message": "app: stderr error"}), file=sys.stderr, flush=True)
+    done = urllib.request.Request(api + request_id + "/response", data=b"{}", method="POST")
+    urllib.request.urlopen(done).read()
+"#;
+
+/// The zip of [`LEVELS_BOOTSTRAP`], executable.
+fn levels_zip() -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    w.start_file("bootstrap", opts).unwrap();
+    w.write_all(LEVELS_BOOTSTRAP.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// The `message` of a JSON line, or the line itself.
+fn app_message(line: &str) -> String {
+    serde_json::from_str::<Value>(line)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| line.to_owned())
+}
+
+/// Creates the custom-runtime function, invokes it once, and returns the application lines
+/// (by message) of its log stream and of the invocation's tail.
+async fn custom_runtime_lines(
+    server: &TestServer,
+    name: &str,
+    logging: LoggingConfig,
+) -> (Vec<String>, Vec<String>) {
+    let lambda = server.client();
+    create_request(&lambda, name, levels_zip())
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .logging_config(logging)
+        .send()
+        .await
+        .unwrap();
+    wait_settled(&lambda, name).await;
+    let invoked = invoke_tail(&lambda, name, json!({})).await;
+    assert_eq!(invoked.function_error, None, "{:?}", invoked.payload);
+    let app = |lines: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+        lines
+            .map(app_message)
+            .filter(|m| m.starts_with("app: "))
+            .collect()
+    };
+    let messages = stream_messages(&server.logs_client(), &format!("/aws/lambda/{name}")).await;
+    (
+        app(&mut messages.iter().map(String::as_str)),
+        app(&mut invoked.tail.lines()),
+    )
+}
+
+/// The messages without the stderr one, whose order against stdout is not fixed; asserts
+/// whether the stderr line is among them.
+fn stdout_messages(mut lines: Vec<String>, stderr_kept: bool) -> Vec<String> {
+    let before = lines.len();
+    lines.retain(|m| m != "app: stderr error");
+    assert_eq!(before - lines.len(), usize::from(stderr_kept), "{lines:?}");
+    lines
+}
+
+#[tokio::test]
+async fn the_platform_filters_a_custom_runtime_by_the_level_of_its_json_lines() {
+    let server = TestServer::start().await;
+
+    // At WARN: the JSON lines at WARN and above (any casing) are kept; DEBUG and INFO lines,
+    // lines without a valid level and the plain line (all INFO) are dropped, from the stream
+    // and from the tail alike.
+    let (stream, tail) = custom_runtime_lines(
+        &server,
+        "customwarn",
+        LoggingConfig::builder()
+            .log_format(LogFormat::Json)
+            .application_log_level(ApplicationLogLevel::Warn)
+            .build(),
+    )
+    .await;
+    let kept = ["app: warn", "app: error", "app: fatal"];
+    assert_eq!(stdout_messages(stream, true), kept);
+    assert_eq!(stdout_messages(tail, true), kept);
+
+    // JSON without a level: INFO, as AWS defaults it (and shows it).
+    let (stream, _) = custom_runtime_lines(
+        &server,
+        "custominfo",
+        LoggingConfig::builder().log_format(LogFormat::Json).build(),
+    )
+    .await;
+    assert_eq!(
+        stdout_messages(stream, true),
+        [
+            "app: info",
+            "app: warn",
+            "app: error",
+            "app: fatal",
+            "app: no level",
+            "app: invalid level",
+            "app: plain line"
+        ]
+    );
+    let shown = server
+        .client()
+        .get_function_configuration()
+        .function_name("custominfo")
+        .send()
+        .await
+        .unwrap();
+    let shown = shown.logging_config().unwrap();
+    assert_eq!(
+        shown.application_log_level(),
+        Some(&ApplicationLogLevel::Info)
+    );
+    assert_eq!(shown.system_log_level(), Some(&SystemLogLevel::Info));
+
+    // The Text format is never filtered.
+    let (stream, _) = custom_runtime_lines(
+        &server,
+        "customtext",
+        LoggingConfig::builder().log_format(LogFormat::Text).build(),
+    )
+    .await;
+    assert_eq!(
+        stdout_messages(stream, true),
+        [
+            "app: trace",
+            "app: debug",
+            "app: info",
+            "app: warn",
+            "app: error",
+            "app: fatal",
+            "app: no level",
+            "app: invalid level",
+            "app: plain line"
+        ]
     );
 }
