@@ -196,7 +196,6 @@ impl Environment {
         );
         let dir = ctx.config.work_dir.join(&id);
         let tmp_dir = dir.join("tmp");
-        std::fs::create_dir_all(&tmp_dir).map_err(|e| StartFailure::Platform(e.into()))?;
         let spec = SandboxSpec {
             id: format!("env-{id}"),
             code_dir: function.code_dir.clone(),
@@ -215,7 +214,7 @@ impl Environment {
             cwd: "/var/task".into(),
             uid: ctx.config.function_uid,
             gid: ctx.config.function_gid,
-            hostname: format!("169.254.{}.{}", rand::random::<u8>(), rand::random::<u8>()),
+            hostname: launch::sandbox_hostname(),
             runtime_api_port: RUNTIME_API_PORT,
             network: lamina_sandbox::NetworkMode::Egress,
         };
@@ -237,10 +236,8 @@ impl Environment {
                 instance_max_memory_bytes: u64::from(config.memory_size) * 1024 * 1024,
             },
         );
-        let jail = ctx.config.jail_exe.clone();
-        let cgroups = Arc::clone(&ctx.cgroups);
-        let spawned =
-            tokio::task::spawn_blocking(move || Sandbox::spawn(&jail, &spec, &cgroups)).await;
+        let prestarted = Arc::clone(&ctx.prestarted);
+        let spawned = tokio::task::spawn_blocking(move || prestarted.start(&spec)).await;
         let mut sandbox = match spawned {
             Ok(Ok(s)) => s,
             Ok(Err(SandboxError::Exec {
@@ -267,6 +264,8 @@ impl Environment {
             }
             Err(e) => return Err(StartFailure::Platform(e.into())),
         };
+        // A pre-started sandbox has a scratch dir of its own.
+        let dir = crate::prestart::scratch_dir(sandbox.spec());
         let listener = sandbox.take_runtime_api_listener();
         let pipes: Vec<OwnedFd> = [
             sandbox.stdout().map(OwnedFd::from),

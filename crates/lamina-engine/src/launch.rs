@@ -10,6 +10,11 @@ use lamina_types::runtime::{Family, family};
 pub const RUNTIME_API_ADDR: &str = "127.0.0.1:9001";
 pub const RUNTIME_API_PORT: u16 = 9001;
 
+/// The host name an environment sees: a link-local address, as AWS's sandboxes have.
+pub fn sandbox_hostname() -> String {
+    format!("169.254.{}.{}", rand::random::<u8>(), rand::random::<u8>())
+}
+
 /// The command that starts a function's runtime, or why this host cannot run it.
 pub fn command(config: &FunctionConfig) -> Result<Vec<String>, String> {
     let argv = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();

@@ -7,6 +7,7 @@ pub mod launch;
 pub mod logs;
 mod output;
 mod pool;
+mod prestart;
 pub mod runtime_api;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,8 @@ pub struct EngineConfig {
     pub pids_max: u64,
     pub function_uid: u32,
     pub function_gid: u32,
+    /// Sandboxes kept built and waiting for a function, so cold starts skip building one.
+    pub prestarted_sandboxes: usize,
 }
 
 /// What an environment runs: one version of a function, frozen.
@@ -179,7 +182,7 @@ const FINISHING_WAIT: Duration = Duration::from_millis(100);
 /// What environments share.
 pub(crate) struct EngineCtx {
     pub config: EngineConfig,
-    pub cgroups: Arc<CgroupRoot>,
+    pub prestarted: Arc<prestart::Prestarted>,
 }
 
 /// The engine. Cheap to share (`Arc`).
@@ -211,13 +214,17 @@ impl Engine {
             }
         }
         let (ctx, unavailable) = match CgroupRoot::detect("lamina") {
-            Ok(cgroups) => (
-                Some(EngineCtx {
-                    config: config.clone(),
-                    cgroups: Arc::new(cgroups),
-                }),
-                None,
-            ),
+            Ok(cgroups) => {
+                let prestarted = prestart::Prestarted::new(&config, Arc::new(cgroups));
+                prestarted.refill();
+                (
+                    Some(EngineCtx {
+                        config: config.clone(),
+                        prestarted,
+                    }),
+                    None,
+                )
+            }
             Err(e) => {
                 let why = format!(
                     "This Lamina server cannot run functions: execution environments need root and cgroups ({e})."
@@ -316,7 +323,9 @@ impl Engine {
                 destroy_all(evicted).await;
                 let began = (SystemTime::now(), Instant::now());
                 init_started_at = Some(began.0);
-                match Environment::start(ctx, &function, &request_id, None).await {
+                let started = Environment::start(ctx, &function, &request_id, None).await;
+                ctx.prestarted.refill();
+                match started {
                     Ok(env) => env,
                     Err(failure) => {
                         {
@@ -493,7 +502,9 @@ impl Engine {
             };
             destroy_all(evicted).await;
             let id = uuid::Uuid::new_v4().to_string();
-            match Environment::start(ctx, &function, &id, Some(target)).await {
+            let started = Environment::start(ctx, &function, &id, Some(target)).await;
+            ctx.prestarted.refill();
+            match started {
                 Ok(env) => {
                     let mut p = self.pools();
                     p.provisioned_one(target);
@@ -551,10 +562,16 @@ impl Engine {
         destroy_all(gone).await;
     }
 
-    /// Destroys every idle environment (at shutdown).
+    /// Destroys every idle environment and pre-started sandbox (at shutdown).
     pub async fn shutdown(&self) {
         let all = self.pools().take_idle(|_| true);
         destroy_all(all).await;
+        if let Some(ctx) = &self.ctx {
+            let prestarted = Arc::clone(&ctx.prestarted);
+            if let Err(e) = tokio::task::spawn_blocking(move || prestarted.destroy_all()).await {
+                tracing::error!(error = %e, "destroying pre-started sandboxes failed");
+            }
+        }
     }
 }
 

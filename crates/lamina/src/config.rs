@@ -33,6 +33,11 @@ pub struct ServerArgs {
     /// Memory all execution environments together may use, in MB [default: 80% of the host's].
     #[arg(long, env = "LAMINA_MEMORY_BUDGET_MB")]
     pub memory_budget_mb: Option<u64>,
+    /// Execution environments built ahead of any invocation (namespaces, network, `/tmp`),
+    /// each waiting for a function: a cold start that finds one skips building its sandbox.
+    /// 0 turns them off.
+    #[arg(long, env = "LAMINA_PRESTARTED_SANDBOXES", default_value_t = 2)]
+    pub prestarted_sandboxes: usize,
     /// A file holding the 64-hex-character master key (default: `master.key` in the data dir,
     /// created on first start).
     #[arg(long, env = "LAMINA_MASTER_KEY_FILE")]
@@ -123,6 +128,7 @@ pub struct ServerConfig {
     pub master_key_file: PathBuf,
     pub keep_alive: std::time::Duration,
     pub memory_budget_mb: u64,
+    pub prestarted_sandboxes: usize,
     /// Root credentials from the environment, if both variables are set.
     pub env_credentials: Option<(String, String)>,
     /// Identities besides the root (`[[principals]]`).
@@ -199,6 +205,7 @@ impl ServerConfig {
             memory_budget_mb: args
                 .memory_budget_mb
                 .unwrap_or_else(default_memory_budget_mb),
+            prestarted_sandboxes: args.prestarted_sandboxes,
             env_credentials,
             principals: file.principals,
             async_invoke: file.async_invoke,

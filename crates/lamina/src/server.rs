@@ -68,6 +68,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         // The uid AWS's sandbox user (sbx_user1051) has; any unprivileged id works.
         function_uid: 993,
         function_gid: 990,
+        prestarted_sandboxes: config.prestarted_sandboxes,
     });
     let principals = principals(&config, &access_key_id)?;
     let state = AppState::new(
