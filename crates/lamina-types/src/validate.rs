@@ -217,21 +217,31 @@ fn check_framework(input: &ConfigInput<'_>, limits: &Limits, c: &mut Constraints
                 "Member must satisfy enum value set: [Text, JSON]",
             );
         }
-        let levels = "[TRACE, DEBUG, INFO, WARN, ERROR, FATAL]";
-        for (field, value) in [
+        // The service model's enums: the system level has only three.
+        let application: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+        let system: &[&str] = &["DEBUG", "INFO", "WARN"];
+        for (field, value, allowed) in [
             (
                 "loggingConfig.applicationLogLevel",
                 &logging.application_log_level,
+                application,
             ),
-            ("loggingConfig.systemLogLevel", &logging.system_log_level),
+            (
+                "loggingConfig.systemLogLevel",
+                &logging.system_log_level,
+                system,
+            ),
         ] {
             if let Some(v) = value
-                && !["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"].contains(&v.as_str())
+                && !allowed.contains(&v.as_str())
             {
                 c.fail(
                     v,
                     field,
-                    &format!("Member must satisfy enum value set: {levels}"),
+                    &format!(
+                        "Member must satisfy enum value set: [{}]",
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
@@ -802,6 +812,22 @@ mod tests {
                 "LogGroup": "/aws/lambda/f",
             })
         );
+    }
+
+    #[test]
+    fn the_system_log_level_is_one_of_three() {
+        let err = create_err(|r| {
+            r.logging_config =
+                logging(serde_json::json!({"LogFormat": "JSON", "SystemLogLevel": "ERROR"}));
+        });
+        assert_eq!(
+            err.to_string(),
+            "1 validation error detected: Value 'ERROR' at 'loggingConfig.systemLogLevel' failed to satisfy constraint: Member must satisfy enum value set: [DEBUG, INFO, WARN]"
+        );
+        let mut r = request();
+        r.logging_config =
+            logging(serde_json::json!({"LogFormat": "JSON", "ApplicationLogLevel": "FATAL"}));
+        assert!(create(r, "f", &Limits::default()).is_ok());
     }
 
     #[test]
