@@ -27,6 +27,8 @@ pub(crate) struct Prestarted {
     ready: Mutex<Vec<PreparedSandbox>>,
     /// A refill is running.
     filling: AtomicBool,
+    /// Shut down: nothing more is built.
+    closed: AtomicBool,
     jail_exe: PathBuf,
     cgroups: Arc<CgroupRoot>,
     work_dir: PathBuf,
@@ -42,6 +44,7 @@ impl Prestarted {
             target: config.prestarted_sandboxes,
             ready: Mutex::default(),
             filling: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             jail_exe: config.jail_exe.clone(),
             cgroups,
             work_dir: config.work_dir.clone(),
@@ -102,14 +105,20 @@ impl Prestarted {
         }
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            while this.waiting() < this.target {
+            while this.waiting() < this.target && !this.closed.load(Ordering::Acquire) {
                 let spec = this.waiting_spec();
                 let dir = scratch_dir(&spec);
                 let prepared = std::fs::create_dir_all(&spec.tmp_dir)
                     .map_err(|e| SandboxError::InvalidSpec(e.to_string()))
                     .and_then(|()| Sandbox::prepare(&this.jail_exe, &spec, &this.cgroups));
                 match prepared {
-                    Ok(p) => this.ready().push(p),
+                    Ok(p) => {
+                        this.ready().push(p);
+                        // Shut down while this one was being built.
+                        if this.closed.load(Ordering::Acquire) {
+                            this.destroy_all();
+                        }
+                    }
                     Err(e) => {
                         remove_dir(&dir);
                         tracing::warn!(error = %e, "could not pre-start a sandbox");
@@ -123,6 +132,7 @@ impl Prestarted {
 
     /// Destroys every waiting sandbox (at shutdown).
     pub(crate) fn destroy_all(&self) {
+        self.closed.store(true, Ordering::Release);
         let all = std::mem::take(&mut *self.ready());
         for p in all {
             let dir = scratch_dir(p.spec());
