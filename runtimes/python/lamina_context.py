@@ -1,11 +1,11 @@
 """The context object passed to handlers (awslambdaric lambda_context.py)."""
 
-import json
 import os
 import sys
 import time
 
 from lamina_fault import FaultException
+from lamina_marshal import json_loads
 
 # --------------------------------------------------------------------------
 # Context object (awslambdaric lambda_context.py).
@@ -84,7 +84,7 @@ class LambdaContext:
 
 def parse_json_header(value, name):
     try:
-        return json.loads(value)
+        return json_loads(value)
     except Exception as e:
         raise FaultException(
             FaultException.LAMBDA_CONTEXT_UNMARSHAL_ERROR, "Unable to parse {} JSON: {}".format(name, str(e)), None

@@ -1,10 +1,97 @@
 """JSON (de)serialisation of events and results, matching awslambdaric's
 lambda_runtime_marshaller.py (simplejson based there, stdlib only here)."""
 
-import json
 import os
+import sys
 
 from lamina_fault import FaultException
+
+# --------------------------------------------------------------------------
+# json.dumps / json.loads with their default settings, without importing `json`
+# until the function's code does: `json` imports `re` (and `re` imports `enum`,
+# `functools`, ...), about 5 ms of every cold start.  Until then the C accelerator
+# that `json` itself uses is called directly, with the arguments `json` passes it,
+# so the results are the same; anything that goes wrong (an error to report, a
+# missing accelerator) is handed to `json` itself, which raises its own error.
+# Once `json` is imported it is used as is (user code may have patched it).
+# --------------------------------------------------------------------------
+try:
+    import _json
+except ImportError:  # pragma: no cover - CPython always has it
+    _json = None
+
+
+class _DecoderSettings:
+    """json.JSONDecoder()'s settings, as the C scanner reads them."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+    memo = {}
+
+
+_scan_once = getattr(_json, "make_scanner", None)
+if _scan_once is not None:
+    _scan_once = _scan_once(_DecoderSettings())
+_c_make_encoder = getattr(_json, "make_encoder", None)
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _not_serializable(o):
+    raise TypeError("Object of type %s is not JSON serializable" % o.__class__.__name__)
+
+
+def json_dumps(obj, ensure_ascii=True):
+    """json.dumps(obj, ensure_ascii=ensure_ascii)."""
+    json = sys.modules.get("json")
+    if json is None and _c_make_encoder is not None:
+        encode_str = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
+        try:
+            if isinstance(obj, str):
+                return encode_str(obj)
+            return "".join(
+                _c_make_encoder({}, _not_serializable, encode_str, None, ": ", ", ", False, False, True)(obj, 0)
+            )
+        except Exception:
+            pass
+    import json
+
+    return json.dumps(obj, ensure_ascii=ensure_ascii)
+
+
+def json_loads(s):
+    """json.loads(s), for str or bytes."""
+    json = sys.modules.get("json")
+    if json is None and _scan_once is not None:
+        try:
+            text = s
+            if isinstance(s, (bytes, bytearray)):
+                # json.detect_encoding(): UTF-8 unless there is a BOM or a NUL in the
+                # first two bytes (UTF-16/32); let `json` handle those.
+                if len(s) < 2 or not s[0] or not s[1] or s[0] >= 0x80:
+                    raise ValueError
+                text = s.decode("utf-8", "surrogatepass")
+            elif s.startswith("\ufeff"):
+                raise ValueError
+            # JSONDecoder.decode(): whitespace, one value, whitespace.
+            n = len(text)
+            i = 0
+            while i < n and text[i] in _JSON_WHITESPACE:
+                i += 1
+            obj, end = _scan_once(text, i)
+            while end < n and text[end] in _JSON_WHITESPACE:
+                end += 1
+            if end == n:
+                return obj
+        except Exception:
+            pass
+    import json
+
+    return json.loads(s)
+
 
 # --------------------------------------------------------------------------
 # JSON, the way awslambdaric's marshaller does it (simplejson based there).
@@ -18,6 +105,18 @@ def _ensure_ascii():
     return env in old
 
 
+def _decimal_type():
+    """decimal.Decimal, or () (an isinstance() that is always False) when no
+    Decimal can exist yet because neither `decimal` nor its implementations
+    are imported: importing it costs ~1.5 ms."""
+    modules = sys.modules
+    if "decimal" in modules or "_decimal" in modules or "_pydecimal" in modules:
+        import decimal
+
+        return getattr(decimal, "Decimal", ())
+    return ()
+
+
 def _is_namedtuple(o):
     return isinstance(o, tuple) and hasattr(o, "_asdict") and hasattr(o, "_fields")
 
@@ -26,14 +125,13 @@ def _needs_slow_path(o, _depth=0):
     """True if `o` holds a Decimal or namedtuple: stdlib's C encoder cannot
     emit those like simplejson does (Decimal as a raw number literal,
     namedtuple as an object)."""
-    import decimal
-
+    Decimal = _decimal_type()
     stack = [o]
     seen = 0
     while stack:
         cur = stack.pop()
         seen += 1
-        if isinstance(cur, decimal.Decimal) or _is_namedtuple(cur):
+        if isinstance(cur, Decimal) or _is_namedtuple(cur):
             return True
         if isinstance(cur, dict):
             stack.extend(cur.values())
@@ -59,9 +157,13 @@ def _slow_encode(obj, ensure_ascii):
     """Pure-Python encoder with simplejson's defaults as used by awslambdaric:
     separators (', ', ': '), Decimal emitted raw (NaN as NaN), namedtuples as
     objects."""
-    import decimal
+    Decimal = _decimal_type()
+    if _json is not None:
+        enc_str = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
+    else:  # pragma: no cover
+        import json.encoder
 
-    enc_str = json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
+        enc_str = json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
     markers = set()
     out = []
 
@@ -78,7 +180,7 @@ def _slow_encode(obj, ensure_ascii):
             return int.__repr__(k)
         if isinstance(k, float):
             return _float_text(k)
-        if isinstance(k, decimal.Decimal):
+        if isinstance(k, Decimal):
             return str(k)
         raise TypeError("keys must be str, int, float, bool or None, not %s" % k.__class__.__name__)
 
@@ -95,7 +197,7 @@ def _slow_encode(obj, ensure_ascii):
             out.append(int.__repr__(o))
         elif isinstance(o, float):
             out.append(_float_text(o))
-        elif isinstance(o, decimal.Decimal):
+        elif isinstance(o, Decimal):
             # awslambdaric Encoder.default: NaN -> math.nan, else RawJSON(str(o))
             out.append("NaN" if o.is_nan() else str(o))
         elif _is_namedtuple(o):
@@ -134,7 +236,7 @@ def to_json(obj):
     ensure_ascii = _ensure_ascii()
     if _needs_slow_path(obj):
         return _slow_encode(obj, ensure_ascii)
-    return json.dumps(obj, ensure_ascii=ensure_ascii)
+    return json_dumps(obj, ensure_ascii)
 
 
 def marshal_response(response):
@@ -152,6 +254,6 @@ def unmarshal_request(body, content_type):
     if content_type != "application/json":
         return body
     try:
-        return json.loads(body)
+        return json_loads(body)
     except Exception as e:
         raise FaultException(FaultException.UNMARSHAL_ERROR, "Unable to unmarshal input: {}".format(str(e)), None)

@@ -1,5 +1,9 @@
 """Runtime API client for the Python shim."""
 
+import io
+
+import _socket
+
 from lamina_marshal import to_json
 
 RUNTIME_PATH = "/2018-06-01/runtime"
@@ -9,6 +13,19 @@ RUNTIME_PATH = "/2018-06-01/runtime"
 # --------------------------------------------------------------------------
 class RuntimeClientError(Exception):
     pass
+
+
+class _SocketReader(io.RawIOBase):
+    """The raw stream under socket.makefile("rb") (socket.SocketIO, reading only)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._sock.recv_into(b)
 
 
 class Headers(dict):
@@ -34,11 +51,28 @@ class RuntimeApiClient:
         self.rfile = None
 
     def _connect(self):
-        import socket
-
-        self.sock = socket.create_connection(self.addr)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.rfile = self.sock.makefile("rb")
+        # The `socket` module would import `enum`, `selectors` and the IDNA codec
+        # (~5 ms); its C core has all this needs.  As socket.create_connection():
+        # every address the host resolves to, in order, until one connects.
+        host, port = self.addr
+        try:
+            host = host.encode("ascii")  # a str host goes through the IDNA codec
+        except UnicodeEncodeError:
+            pass
+        error = None
+        for family, kind, proto, _name, sockaddr in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+            sock = _socket.socket(family, kind, proto)
+            try:
+                sock.connect(sockaddr)
+            except OSError as e:
+                sock.close()
+                error = e
+                continue
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            self.sock = sock
+            self.rfile = io.BufferedReader(_SocketReader(sock))
+            return
+        raise error if error is not None else OSError("getaddrinfo returns an empty list")
 
     def _close(self):
         for c in (self.rfile, self.sock):
