@@ -58,6 +58,31 @@ fn runs_unprivileged_as_low_pid_without_host_processes() {
 }
 
 #[test]
+fn the_runtime_has_a_user_namespace_mapping_only_its_own_ids() {
+    let Some(root) = setup() else { return };
+    let dirs = Dirs::new();
+    let host_ns = std::fs::read_link("/proc/self/ns/user").unwrap();
+    let s = spec(
+        &dirs,
+        "userns",
+        "readlink /proc/self/ns/user; cat /proc/self/uid_map /proc/self/gid_map; \
+         stat -c %u /var/task/handler.txt; id -u",
+    );
+    let o = run(&root, &s);
+    assert!(o.status.success(), "{:?} {}", o.status, o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_ne!(lines[0], host_ns.to_string_lossy(), "{}", o.stdout);
+    let map: Vec<Vec<&str>> = lines[1..3]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(map, [["1051", "1051", "1"], ["1051", "1051", "1"]]);
+    // Root's files belong to an unmapped id in there.
+    assert_eq!(lines[3], "65534");
+    assert_eq!(lines[4], "1051");
+}
+
+#[test]
 fn only_tmp_is_writable_and_it_is_capped() {
     let Some(root) = setup() else { return };
     let dirs = Dirs::new();

@@ -1,4 +1,5 @@
-//! The runtime's identity: session, rlimits, capabilities, uid/gid, `no_new_privs`.
+//! The runtime's identity: session, rlimits, capabilities, uid/gid, its own user namespace,
+//! `no_new_privs`.
 
 use std::ffi::CString;
 
@@ -67,10 +68,38 @@ pub(crate) fn prepare(spec: &SandboxSpec) -> Result<Exec, JailError> {
     // and ambient capability sets.
     setresuid(uid, uid, uid).map_err(|e| JailError::sys("setresuid", e))?;
     clear_capabilities()?;
+    enter_user_namespace(uid, gid)?;
     nix::sys::prctl::set_no_new_privs().map_err(|e| JailError::sys("set no_new_privs", e))?;
     nix::unistd::chdir(spec.cwd.as_str())
         .map_err(|e| JailError::sys(format!("chdir {}", spec.cwd), e))?;
     Ok(exec)
+}
+
+/// Moves the (already unprivileged) runtime into a user namespace of its own, where only
+/// its uid and gid are mapped (to themselves): whatever it gains inside is nobody's outside.
+/// Where the kernel allows no user namespace to an unprivileged process (a sysctl, a
+/// container), the runtime goes on without one.
+fn enter_user_namespace(uid: Uid, gid: Gid) -> Result<(), JailError> {
+    match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER) {
+        Ok(()) => {}
+        Err(nix::Error::EPERM | nix::Error::EINVAL | nix::Error::ENOSPC | nix::Error::EUSERS) => {
+            return Ok(());
+        }
+        Err(e) => return Err(JailError::sys("unshare user namespace", e)),
+    }
+    // setresuid cleared the dumpable flag, which makes /proc/self root's: the maps below
+    // are written by the process itself.
+    nix::sys::prctl::set_dumpable(true).map_err(|e| JailError::sys("set dumpable", e))?;
+    for (file, contents) in [
+        ("/proc/self/setgroups", "deny".to_owned()),
+        ("/proc/self/uid_map", format!("{uid} {uid} 1")),
+        ("/proc/self/gid_map", format!("{gid} {gid} 1")),
+    ] {
+        std::fs::write(file, contents).map_err(|e| JailError::io(format!("write {file}"), e))?;
+    }
+    // A new user namespace starts with every capability, bounding set included.
+    drop_bounding_set()?;
+    clear_capabilities()
 }
 
 /// Marks every fd above 2 close-on-exec (the error channel already is).
