@@ -4,21 +4,20 @@ A Python function's output is read back with DescribeLogGroups, DescribeLogStrea
 GetLogEvents and FilterLogEvents (boto3 paginators included), and with
 `aws logs filter-log-events`.
 
-`aws logs tail` exists only in AWS CLI v2, which is not on PyPI; the venv has CLI v1
-(`aws logs tail help` fails there). So `test_aws_logs_tail_since_10m` runs only when the `aws`
-on PATH has `tail`, and `test_tail_follow_loop_emulated_with_boto3` replays what CLI v2's
-`awscli/customizations/logs/tail.py` does against the same server: FilterLogEvents with
-`interleaved`, `startTime` = now - 10 minutes, paging on `nextToken`; then, following, the next
-poll starts at the newest timestamp seen and drops the event ids already printed at it.
+`aws logs tail` exists only in AWS CLI v2, which is not on PyPI: scripts/test installs Debian's
+package of it into .venv-cliv2 (scripts/aws_cli_v2.py) and passes its path in
+LAMINA_AWS_CLI_V2; the `tail` tests run that real CLI, `--follow` included.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import queue
 import re
 import subprocess
+import threading
 import time
-from collections import defaultdict
 from typing import Any
 
 import boto3
@@ -201,22 +200,17 @@ def test_aws_cli_filter_log_events(server, logged):
     assert nothing["events"] == []
 
 
-def cli_has_tail(server) -> bool:
-    probe = subprocess.run(
-        [aws_cli_binary(), "logs", "tail", "help"],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return probe.returncode == 0
+def aws_cli_v2() -> str:
+    """AWS CLI v2's `aws` (`aws logs tail` is v2 only; scripts/test installs it)."""
+    path = os.environ.get("LAMINA_AWS_CLI_V2")
+    if not path:
+        pytest.skip("AWS CLI v2 is not installed (scripts/test installs it: scripts/aws_cli_v2.py)")
+    return path
 
 
 def test_aws_logs_tail_since_10m(server, logged):
-    if not cli_has_tail(server):
-        pytest.skip("`aws logs tail` is AWS CLI v2 only; the venv has CLI v1 (see the emulated loop test)")
     proc = subprocess.run(
-        [aws_cli_binary(), "logs", "tail", f"/aws/lambda/{logged}", "--since", "10m", "--format", "short"],
+        [aws_cli_v2(), "logs", "tail", f"/aws/lambda/{logged}", "--since", "10m", "--format", "short"],
         env=server.cli_env(),
         capture_output=True,
         text=True,
@@ -224,47 +218,45 @@ def test_aws_logs_tail_since_10m(server, logged):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("hello world") == 2
+    assert proc.stdout.count("START RequestId:") == 2
 
 
-class TailFollower:
-    """What AWS CLI v2's `aws logs tail --follow` does between its 5-second sleeps."""
+def test_aws_logs_tail_follow_prints_events_as_they_come(server, lambda_client, logged):
+    follower = subprocess.Popen(
+        [aws_cli_v2(), "logs", "tail", f"/aws/lambda/{logged}", "--follow", "--since", "10m", "--format", "short"],
+        # Python buffers a pipe: without this the lines would come only at exit.
+        env=server.cli_env(PYTHONUNBUFFERED="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True)
+    reader.start()
 
-    def __init__(self, logs, group: str, since_ms: int):
-        self.logs = logs
-        self.group = group
-        self.start = since_ms
-        self.seen: dict[int, set[str]] = defaultdict(set)
-
-    def poll(self) -> list[dict]:
-        printed = []
-        kwargs: dict[str, Any] = {"logGroupName": self.group, "startTime": self.start, "interleaved": True}
-        while True:
-            page = self.logs.filter_log_events(**kwargs)
-            for event in page["events"]:
-                if event["eventId"] not in self.seen[event["timestamp"]]:
-                    printed.append(event)
-                    self.seen[event["timestamp"]].add(event["eventId"])
-            if "nextToken" not in page:
+    def read_until(text: str, within_s: float) -> list[str]:
+        seen, deadline = [], time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 break
-            kwargs["nextToken"] = page["nextToken"]
-        if self.seen:
-            newest = max(self.seen)
-            self.seen = defaultdict(set, {newest: self.seen[newest]})
-            self.start = newest
-        return printed
+            seen.append(line)
+            if text in line:
+                return seen
+        raise AssertionError("no %r from `aws logs tail --follow` in %ss; got %r" % (text, within_s, seen))
 
-
-def test_tail_follow_loop_emulated_with_boto3(server, lambda_client, logged):
-    logs = logs_client(server)
-    follower = TailFollower(logs, f"/aws/lambda/{logged}", now_ms() - 10 * 60 * 1000)
-    first = follower.poll()
-    assert [e["message"] for e in first].count("hello world") == 2
-    assert follower.poll() == [], "an idle poll prints nothing again"
-
-    lambda_client.invoke(FunctionName=logged, Payload=json.dumps({"lines": ["third call"]}))
-    third = [e["message"] for e in follower.poll()]
-    assert third[0].startswith("START RequestId: ")
-    assert third[1] == "third call"
-    assert third[2].startswith("END RequestId: ") and third[3].startswith("REPORT RequestId: ")
-    assert len(third) == 4, third
-    assert follower.poll() == []
+    try:
+        # The history first, then what is logged while it follows (it polls every 5 s).
+        read_until("hello world", 60)
+        marker = "followed-" + unique_name("m")
+        out = lambda_client.invoke(FunctionName=logged, Payload=json.dumps({"lines": [marker]}))
+        assert "FunctionError" not in out, out["Payload"].read()
+        after = read_until(marker, 60)
+        after += read_until("REPORT RequestId:", 30)
+        assert sum(marker in line for line in after) == 1
+        order = [k for line in after for k in ("START RequestId:", marker, "END RequestId:") if k in line]
+        assert order[-3:] == ["START RequestId:", marker, "END RequestId:"], after
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
