@@ -213,6 +213,7 @@ impl Engine {
                 tracing::warn!(path = %dir.display(), error = %e, "cannot create engine dir");
             }
         }
+        sweep_work_dir(&config.work_dir);
         let (ctx, unavailable) = match CgroupRoot::detect("lamina") {
             Ok(cgroups) => {
                 let prestarted = prestart::Prestarted::new(&config, Arc::new(cgroups));
@@ -571,6 +572,29 @@ impl Engine {
             if let Err(e) = tokio::task::spawn_blocking(move || prestarted.destroy_all()).await {
                 tracing::error!(error = %e, "destroying pre-started sandboxes failed");
             }
+        }
+    }
+}
+
+/// Removes the scratch dirs (`/tmp` images) of environments a previous server left behind
+/// (killed, it could not destroy them; their processes died with it). No environment outlives
+/// its server, so everything but the `/tmp` templates goes. One server per data dir.
+fn sweep_work_dir(work_dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name() == lamina_sandbox::TMP_TEMPLATE_DIR {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if let Err(e) = removed {
+            tracing::warn!(path = %path.display(), error = %e, "cannot remove a previous server's environment dir");
         }
     }
 }

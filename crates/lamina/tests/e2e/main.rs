@@ -15,6 +15,7 @@ mod log_format;
 mod logs;
 mod observability;
 mod policy;
+mod restart;
 mod settings;
 mod storage;
 mod tags;
