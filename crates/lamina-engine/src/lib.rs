@@ -10,7 +10,7 @@ mod pool;
 mod prestart;
 pub mod runtime_api;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -192,6 +192,8 @@ pub struct Engine {
     /// Where log streams are written (known even when no environment can run).
     logs_dir: PathBuf,
     pools: Mutex<Pools<Environment>>,
+    /// What each provisioned-concurrency target runs (to replace a lost environment).
+    provisioned: Mutex<HashMap<String, Arc<FunctionSnapshot>>>,
     /// Woken whenever an environment goes back to its pool (or away).
     released: tokio::sync::Notify,
 }
@@ -239,6 +241,7 @@ impl Engine {
             unavailable,
             logs_dir: config.logs_dir.clone(),
             pools: Mutex::new(Pools::default()),
+            provisioned: Mutex::default(),
             released: tokio::sync::Notify::new(),
         });
         let weak = Arc::downgrade(&engine);
@@ -467,16 +470,45 @@ impl Engine {
         }
     }
 
-    /// Returns an environment to its warm pool, or destroys it.
-    async fn release(&self, env: Environment, reusable: bool) {
+    /// Returns an environment to its warm pool, or destroys it. A provisioned environment
+    /// that is destroyed (its runtime crashed, timed out, ran out of memory) is replaced, as
+    /// AWS keeps provisioned concurrency at its level.
+    async fn release(self: &Arc<Self>, env: Environment, reusable: bool) {
         if reusable {
             self.pools().put_idle(env, Instant::now());
             self.released.notify_waiters();
             return;
         }
-        self.pools().env_gone(env.memory_mb());
+        let lost = env.provisioned_for().map(str::to_owned);
+        {
+            let mut p = self.pools();
+            p.env_gone(env.memory_mb());
+            if let Some(target) = &lost {
+                p.provisioned_lost(target);
+            }
+        }
         self.released.notify_waiters();
         env.destroy().await;
+        if let Some(target) = lost {
+            let engine = Arc::clone(self);
+            tokio::spawn(async move {
+                let function = engine.provisioned_function(&target);
+                if let (Ok(ctx), Some(function)) = (engine.ctx(), function) {
+                    engine.provision_one(ctx, &target, &function).await;
+                }
+            });
+        }
+    }
+
+    fn provisioned_functions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FunctionSnapshot>>> {
+        self.provisioned.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What provisioned-concurrency `target` runs.
+    fn provisioned_function(&self, target: &str) -> Option<Arc<FunctionSnapshot>> {
+        self.provisioned_functions().get(target).cloned()
     }
 
     /// Starts `count` environments of `function` ahead of any invocation, for the
@@ -486,36 +518,57 @@ impl Engine {
         let replaced = self.pools().remove_provision(target);
         destroy_all(replaced).await;
         self.pools().set_provision(target, count);
-        for _ in 0..count {
-            let current = self.pools().provision(target);
-            if current.is_none_or(|p| p.requested != count) {
-                return;
+        self.provisioned_functions()
+            .insert(target.to_owned(), Arc::clone(&function));
+        while self.provision_one(ctx, target, &function).await {}
+    }
+
+    /// Starts one environment of `function` for `target` if it still runs that function and
+    /// has fewer environments than it asked for; whether it did.
+    async fn provision_one(
+        &self,
+        ctx: &EngineCtx,
+        target: &str,
+        function: &Arc<FunctionSnapshot>,
+    ) -> bool {
+        let current = self
+            .provisioned_function(target)
+            .is_some_and(|f| Arc::ptr_eq(&f, function));
+        let wanted = self
+            .pools()
+            .provision(target)
+            .is_some_and(|p| p.allocated < p.requested);
+        if !current || !wanted {
+            return false;
+        }
+        let memory = u64::from(function.config.memory_size);
+        let room = self.pools().make_room(Self::limits(ctx), memory);
+        let evicted = match room {
+            Ok(evicted) => evicted,
+            Err(evicted) => {
+                destroy_all(evicted).await;
+                tracing::warn!(target, "no memory left for provisioned concurrency");
+                return false;
             }
-            let memory = u64::from(function.config.memory_size);
-            let room = self.pools().make_room(Self::limits(ctx), memory);
-            let evicted = match room {
-                Ok(evicted) => evicted,
-                Err(evicted) => {
-                    destroy_all(evicted).await;
-                    tracing::warn!(target, "no memory left for provisioned concurrency");
-                    return;
-                }
-            };
-            destroy_all(evicted).await;
-            let id = uuid::Uuid::new_v4().to_string();
-            let started = Environment::start(ctx, &function, &id, Some(target)).await;
-            ctx.prestarted.refill();
-            match started {
-                Ok(env) => {
+        };
+        destroy_all(evicted).await;
+        let id = uuid::Uuid::new_v4().to_string();
+        let started = Environment::start(ctx, function, &id, Some(target)).await;
+        ctx.prestarted.refill();
+        match started {
+            Ok(env) => {
+                {
                     let mut p = self.pools();
                     p.provisioned_one(target);
                     p.put_idle(env, Instant::now());
                 }
-                Err(_) => {
-                    self.pools().env_gone(memory);
-                    tracing::warn!(target, "a provisioned environment failed to initialise");
-                    return;
-                }
+                self.released.notify_waiters();
+                true
+            }
+            Err(_) => {
+                self.pools().env_gone(memory);
+                tracing::warn!(target, "a provisioned environment failed to initialise");
+                false
             }
         }
     }
@@ -542,6 +595,7 @@ impl Engine {
 
     /// Stops a provisioned-concurrency target and destroys its idle environments.
     pub async fn deprovision(&self, target: &str) {
+        self.provisioned_functions().remove(target);
         let gone = self.pools().remove_provision(target);
         destroy_all(gone).await;
     }

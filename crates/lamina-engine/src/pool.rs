@@ -278,6 +278,13 @@ impl<E: Pooled> Pools<E> {
         }
     }
 
+    /// One of `target`'s environments is gone (destroyed after a failure).
+    pub fn provisioned_lost(&mut self, target: &str) {
+        if let Some(p) = self.provisions.get_mut(target) {
+            p.allocated = p.allocated.saturating_sub(1);
+        }
+    }
+
     /// Each target with its counts and how many of its environments are idle.
     pub fn provisioned_usage(&self) -> Vec<(String, Provision, u32)> {
         let mut out: Vec<_> = self

@@ -311,3 +311,89 @@ async fn provisioned_environments_exist_before_the_first_invoke() {
         "deleting the config releases its environments"
     );
 }
+
+/// Polls until the alias's provisioned concurrency is READY with `n` idle environments.
+async fn wait_provisioned(server: &TestServer, client: &aws_sdk_lambda::Client, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = client
+            .get_provisioned_concurrency_config()
+            .function_name("pcr")
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        let ready = got.status() == Some(&ProvisionedConcurrencyStatusEnum::Ready);
+        if ready && environments(server)["Idle"] == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "provisioned concurrency never came back: {got:?} {}",
+            environments(server)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_provisioned_environment_is_replaced() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    python(&client, "pcr", "crash_if_asked").await;
+    client
+        .publish_version()
+        .function_name("pcr")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_alias()
+        .function_name("pcr")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_provisioned_concurrency_config()
+        .function_name("pcr")
+        .qualifier("live")
+        .provisioned_concurrent_executions(1)
+        .send()
+        .await
+        .unwrap();
+    wait_provisioned(&server, &client, 1).await;
+
+    let crashed = client
+        .invoke()
+        .function_name("pcr:live")
+        .payload(Blob::new(r#"{"crash": true}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crashed.function_error(), Some("Unhandled"));
+    // A new provisioned environment takes the crashed one's place...
+    wait_provisioned(&server, &client, 1).await;
+    // ...initialised ahead of the next invoke.
+    let out = client
+        .invoke()
+        .function_name("pcr:live")
+        .payload(Blob::new("{}"))
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .unwrap();
+    let log = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(out.log_result().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!log.contains("Init Duration"), "{log}");
+    let payload: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(
+        payload["vars"]["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        json!("provisioned-concurrency")
+    );
+}
