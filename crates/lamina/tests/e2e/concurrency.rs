@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{LogType, ProvisionedConcurrencyStatusEnum};
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -281,12 +280,7 @@ async fn provisioned_environments_exist_before_the_first_invoke() {
         .send()
         .await
         .unwrap();
-    let log = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(out.log_result().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let log = tail_of(&out);
     assert!(
         !log.contains("Init Duration"),
         "no cold start on a provisioned environment: {log}"
@@ -384,12 +378,7 @@ async fn a_crashed_provisioned_environment_is_replaced() {
         .send()
         .await
         .unwrap();
-    let log = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(out.log_result().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let log = tail_of(&out);
     assert!(!log.contains("Init Duration"), "{log}");
     let payload: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
     assert_eq!(

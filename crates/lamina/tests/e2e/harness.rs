@@ -325,3 +325,13 @@ pub fn signed_get(url: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     );
     raw_request("GET", &presigned, &[], b"")
 }
+
+/// The log tail of an invocation made with `LogType::Tail` (empty without one).
+pub fn tail_of(out: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> String {
+    use base64::Engine as _;
+    out.log_result()
+        .map(|l| {
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap()
+        })
+        .unwrap_or_default()
+}

@@ -47,12 +47,7 @@ async fn invoke(client: &aws_sdk_lambda::Client, name: &str, payload: Value) -> 
         .await
         .unwrap();
     assert_eq!(out.status_code(), 200);
-    let log = out
-        .log_result()
-        .map(|l| {
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap()
-        })
-        .unwrap_or_default();
+    let log = tail_of(&out);
     Invoked {
         payload: serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap(),
         function_error: out.function_error().map(str::to_owned),

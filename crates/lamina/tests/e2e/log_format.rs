@@ -11,7 +11,6 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     ApplicationLogLevel, LogFormat, LogType, LoggingConfig, SystemLogLevel,
 };
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -51,12 +50,7 @@ async fn invoke_tail(client: &aws_sdk_lambda::Client, name: &str, payload: Value
         .send()
         .await
         .unwrap();
-    let tail = out
-        .log_result()
-        .map(|l| {
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(l).unwrap()).unwrap()
-        })
-        .unwrap_or_default();
+    let tail = tail_of(&out);
     Invoked {
         payload: serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap(),
         function_error: out.function_error().map(str::to_owned),
