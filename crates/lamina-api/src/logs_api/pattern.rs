@@ -245,6 +245,21 @@ mod json {
         Ge,
     }
 
+    impl Op {
+        /// `value <op> bound` for the ordering operators (`=` and `!=` are not numeric only,
+        /// so their callers decide them).
+        pub fn orders(self, value: f64, bound: f64) -> bool {
+            match self {
+                Op::Lt => value < bound,
+                Op::Le => value <= bound,
+                Op::Gt => value > bound,
+                Op::Ge => value >= bound,
+                Op::Eq => value == bound,
+                Op::Ne => value != bound,
+            }
+        }
+    }
+
     #[derive(Debug, Clone, PartialEq)]
     pub enum Literal {
         /// The number and its text as written (compared with string fields).
@@ -552,12 +567,7 @@ mod json {
                 let (Literal::Number(n, _), Some(v)) = (literal, value.as_f64()) else {
                     return false;
                 };
-                match op {
-                    Op::Lt => v < *n,
-                    Op::Le => v <= *n,
-                    Op::Gt => v > *n,
-                    _ => v >= *n,
-                }
+                op.orders(v, *n)
             }
         }
     }

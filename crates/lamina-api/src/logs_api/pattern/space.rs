@@ -413,12 +413,7 @@ impl Cond {
                 let (Value::Number(n, _), Some(v)) = (value, number(field)) else {
                     return false;
                 };
-                match op {
-                    Op::Lt => v < *n,
-                    Op::Le => v <= *n,
-                    Op::Gt => v > *n,
-                    _ => v >= *n,
-                }
+                op.orders(v, *n)
             }
         }
     }
