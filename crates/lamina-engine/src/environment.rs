@@ -668,11 +668,7 @@ async fn destroy_sandbox(sandbox: &Arc<Mutex<Option<Sandbox>>>, dir: &std::path:
         {
             tracing::error!(error = %e, "failed to destroy sandbox");
         }
-        if let Err(e) = std::fs::remove_dir_all(&dir)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %dir.display(), error = %e, "failed to remove environment dir");
-        }
+        crate::prestart::remove_dir(&dir);
     })
     .await;
     if let Err(e) = done {

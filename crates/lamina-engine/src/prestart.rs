@@ -177,7 +177,8 @@ pub(crate) fn scratch_dir(spec: &SandboxSpec) -> PathBuf {
         .map_or_else(|| spec.tmp_dir.clone(), Path::to_path_buf)
 }
 
-fn remove_dir(dir: &Path) {
+/// Removes an environment's scratch dir (gone already is fine).
+pub(crate) fn remove_dir(dir: &Path) {
     if let Err(e) = std::fs::remove_dir_all(dir)
         && e.kind() != std::io::ErrorKind::NotFound
     {
