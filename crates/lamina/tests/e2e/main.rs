@@ -10,6 +10,7 @@ mod concurrency;
 mod functions;
 mod harness;
 mod invoke;
+mod layer_permissions;
 mod layers;
 mod log_format;
 mod logs;
