@@ -16,6 +16,7 @@ mod log_format;
 mod logs;
 mod observability;
 mod policy;
+mod principals;
 mod restart;
 mod settings;
 mod storage;
