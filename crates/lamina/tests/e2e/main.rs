@@ -14,6 +14,7 @@ mod layer_permissions;
 mod layers;
 mod log_format;
 mod logs;
+mod logs_wire;
 mod observability;
 mod policy;
 mod principals;
