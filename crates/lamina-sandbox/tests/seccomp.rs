@@ -299,48 +299,7 @@ fn shell_and_coreutils_work() {
     assert!(o.stderr.is_empty(), "stderr: {}", o.stderr);
 }
 
-const PYTHON: &str = r#"
-import asyncio, hashlib, json, multiprocessing, os, socket, ssl, subprocess, tempfile, threading, urllib.request
-api = os.environ["AWS_LAMBDA_RUNTIME_API"]
-base = "http://%s/2018-06-01/runtime/invocation/" % api
-with urllib.request.urlopen(base + "next") as r:
-    request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
-    out = {"event": json.loads(r.read())}
-squares = []
-threads = [threading.Thread(target=lambda i=i: squares.append(i * i)) for i in range(8)]
-for t in threads: t.start()
-for t in threads: t.join()
-out["threads"] = sum(squares)
-out["subprocess"] = subprocess.run(["/bin/sh", "-c", "echo $((6*7))"], capture_output=True, text=True, check=True).stdout.strip()
-host, port = api.split(":")
-with socket.create_connection((host, int(port))) as s:
-    s.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
-    reply = b""
-    while chunk := s.recv(4096):
-        reply += chunk
-    out["socket"] = reply.split(b"\r\n\r\n", 1)[1].decode()
-out["sha256"] = hashlib.sha256(b"lamina").hexdigest()[:16]
-ssl.create_default_context()
-out["ssl"] = ssl.OPENSSL_VERSION.split()[0]
-async def echo():
-    async def handle(r, w):
-        w.write(await r.readexactly(5)); await w.drain(); w.close()
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    r, w = await asyncio.open_connection("127.0.0.1", srv.sockets[0].getsockname()[1])
-    w.write(b"hello"); await w.drain()
-    data = await r.readexactly(5); w.close(); srv.close()
-    p = await asyncio.create_subprocess_exec("/bin/true"); await p.wait()
-    await asyncio.sleep(0.01)
-    return data.decode()
-out["asyncio"] = asyncio.run(echo())
-with tempfile.NamedTemporaryFile(dir="/tmp") as f:
-    f.write(b"x" * 10); f.flush(); out["tmp"] = os.path.getsize(f.name)
-with multiprocessing.Pool(2) as pool:
-    out["pool"] = pool.map(abs, [-1, -2, -3])
-out["cpus"] = len(os.sched_getaffinity(0))
-body = json.dumps(out).encode()
-urllib.request.urlopen(urllib.request.Request(base + request_id + "/response", data=body, method="POST")).read()
-"#;
+const PYTHON: &str = include_str!("seccomp/check.py");
 
 #[test]
 fn python_works() {
@@ -382,41 +341,7 @@ fn sha256_prefix() -> String {
     String::from_utf8_lossy(&out.stdout)[..16].to_string()
 }
 
-const NODE: &str = r#"
-const fs = require('fs/promises'), http = require('http'), os = require('os'), cp = require('child_process'), crypto = require('crypto');
-const { Worker } = require('worker_threads');
-const api = process.env.AWS_LAMBDA_RUNTIME_API;
-function request(method, path, body) {
-  return new Promise((resolve, reject) => {
-    const [host, port] = api.split(':');
-    const req = http.request({ host, port, path, method, agent: false }, res => {
-      let b = ''; res.on('data', c => b += c); res.on('end', () => resolve({ headers: res.headers, body: b }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-(async () => {
-  const next = await request('GET', '/2018-06-01/runtime/invocation/next');
-  const id = next.headers['lambda-runtime-aws-request-id'];
-  const out = { event: JSON.parse(next.body) };
-  await fs.writeFile('/tmp/node.txt', 'written');
-  out.fs = await fs.readFile('/tmp/node.txt', 'utf8');
-  await fs.copyFile('/tmp/node.txt', '/tmp/node2.txt');
-  out.dir = (await fs.readdir('/tmp')).filter(f => f.startsWith('node')).sort();
-  await fs.rm('/tmp/node.txt'); await fs.rm('/tmp/node2.txt');
-  out.timer = await new Promise(r => setTimeout(() => r('fired'), 20));
-  await new Promise(r => setImmediate(r));
-  const w = new Worker('require("worker_threads").parentPort.postMessage(6 * 7)', { eval: true });
-  out.worker = await new Promise((resolve, reject) => { w.on('message', resolve); w.on('error', reject); });
-  await w.terminate();
-  out.child = cp.execFileSync('/bin/sh', ['-c', 'echo $((6*7))']).toString().trim();
-  out.sha256 = crypto.createHash('sha256').update('lamina').digest('hex').slice(0, 16);
-  out.ifaces = Object.keys(os.networkInterfaces()).sort();
-  out.ping = (await request('GET', '/ping')).body;
-  await request('POST', `/2018-06-01/runtime/invocation/${id}/response`, JSON.stringify(out));
-})().catch(e => { console.error(e); process.exit(1); });
-"#;
+const NODE: &str = include_str!("seccomp/check.js");
 
 #[test]
 fn node_works() {
@@ -454,60 +379,7 @@ fn node_works() {
     println!("node: {} in {:?}", v, ran.took);
 }
 
-const JAVA: &str = r#"
-import java.net.URI;
-import java.net.NetworkInterface;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.Collections;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import javax.net.ssl.SSLContext;
-
-public class Hello {
-    public static void main(String[] args) throws Exception {
-        String base = "http://" + System.getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/";
-        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        HttpResponse<String> next = client.send(HttpRequest.newBuilder(URI.create(base + "next")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        String id = next.headers().firstValue("Lambda-Runtime-Aws-Request-Id").orElseThrow();
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        List<Future<Integer>> futures = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            final int n = i;
-            futures.add(pool.submit(() -> n * n));
-        }
-        int sum = 0;
-        for (Future<Integer> f : futures) sum += f.get();
-        pool.shutdown();
-        Process p = new ProcessBuilder("/bin/sh", "-c", "echo $((6*7))").start();
-        String child = new String(p.getInputStream().readAllBytes()).trim();
-        p.waitFor();
-        Path tmp = Files.createTempFile("java", ".txt");
-        Files.writeString(tmp, "written");
-        String read = Files.readString(tmp);
-        Files.delete(tmp);
-        int ifaces = Collections.list(NetworkInterface.getNetworkInterfaces()).size();
-        byte[] digest = MessageDigest.getInstance("SHA-256").digest("lamina".getBytes());
-        String sha = HexFormat.of().formatHex(digest).substring(0, 16);
-        String tls = SSLContext.getDefault().getProtocol();
-        System.gc();
-        String body = String.format(
-                "{\"event\":%s,\"threads\":%d,\"child\":\"%s\",\"tmp\":\"%s\",\"ifaces\":%d,\"sha256\":\"%s\",\"tls\":\"%s\",\"java\":\"%s\"}",
-                next.body(), sum, child, read, ifaces, sha, tls, System.getProperty("java.specification.version"));
-        client.send(HttpRequest.newBuilder(URI.create(base + id + "/response"))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-}
-"#;
+const JAVA: &str = include_str!("seccomp/Hello.java");
 
 #[test]
 fn java_works() {
@@ -556,73 +428,7 @@ fn java_works() {
     println!("java: {} in {:?}", v, ran.took);
 }
 
-const GO: &str = r#"
-package main
-
-import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
-	"sync"
-	"time"
-)
-
-func main() {
-	base := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/"
-	resp, err := http.Get(base + "next")
-	if err != nil {
-		panic(err)
-	}
-	event, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
-	out := map[string]interface{}{"event": json.RawMessage(event)}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	sum := 0
-	for i := 0; i < 64; i++ {
-		wg.Add(1)
-		go func(n int) {
-			defer wg.Done()
-			time.Sleep(time.Millisecond)
-			mu.Lock()
-			sum += n
-			mu.Unlock()
-		}(i)
-	}
-	wg.Wait()
-	out["goroutines"] = sum
-	child, err := exec.Command("/bin/sh", "-c", "echo $((6*7))").Output()
-	if err != nil {
-		panic(err)
-	}
-	out["child"] = strings.TrimSpace(string(child))
-	if err := os.WriteFile("/tmp/go.txt", []byte("written"), 0o600); err != nil {
-		panic(err)
-	}
-	data, _ := os.ReadFile("/tmp/go.txt")
-	out["tmp"] = string(data)
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		panic(err)
-	}
-	out["ifaces"] = len(ifaces)
-	out["procs"] = runtime.GOMAXPROCS(0) > 0
-	runtime.GC()
-	body, _ := json.Marshal(out)
-	r, err := http.Post(base+id+"/response", "application/json", bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	r.Body.Close()
-}
-"#;
+const GO: &str = include_str!("seccomp/main.go");
 
 #[test]
 fn go_static_binary_works() {
@@ -674,40 +480,7 @@ fn go_static_binary_works() {
 }
 
 /// Mono's own HTTP stack (`WebClient`, as the C# fixture's `HttpWebRequest`).
-const CSHARP: &str = r#"
-using System;
-using System.Diagnostics;
-using System.IO;
-using System.Net;
-using System.Security.Cryptography;
-using System.Text;
-using System.Threading.Tasks;
-
-class Check {
-    static int Main() {
-        string baseUrl = "http://" + Environment.GetEnvironmentVariable("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/invocation/";
-        var client = new WebClient();
-        string ev = client.DownloadString(baseUrl + "next");
-        string id = client.ResponseHeaders["Lambda-Runtime-Aws-Request-Id"];
-        var tasks = new Task<int>[8];
-        for (int i = 0; i < 8; i++) { int n = i; tasks[i] = Task.Run(() => n * n); }
-        Task.WaitAll(tasks);
-        int sum = 0; foreach (var t in tasks) sum += t.Result;
-        var psi = new ProcessStartInfo("/bin/sh", "-c \"echo $((6*7))\"") { UseShellExecute = false, RedirectStandardOutput = true };
-        var p = Process.Start(psi);
-        string child = p.StandardOutput.ReadToEnd().Trim();
-        p.WaitForExit();
-        File.WriteAllText("/tmp/cs.txt", "written");
-        string tmp = File.ReadAllText("/tmp/cs.txt");
-        byte[] hash = SHA256.Create().ComputeHash(Encoding.ASCII.GetBytes("lamina"));
-        string sha = BitConverter.ToString(hash).Replace("-", "").ToLowerInvariant().Substring(0, 16);
-        GC.Collect();
-        string body = "{\"event\":" + ev + ",\"threads\":" + sum + ",\"child\":\"" + child + "\",\"tmp\":\"" + tmp + "\",\"sha256\":\"" + sha + "\"}";
-        new WebClient().UploadString(baseUrl + id + "/response", body);
-        return 0;
-    }
-}
-"#;
+const CSHARP: &str = include_str!("seccomp/check.cs");
 
 #[test]
 fn mono_works() {
@@ -820,19 +593,7 @@ fn rust_lambda_runtime_works() {
 }
 
 /// Python `ctypes` calls each syscall with harmless arguments and prints its errno.
-const PROBE: &str = r#"
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
-for line in sys.stdin.read().splitlines():
-    name, nr, *args = line.split()
-    args += ["0"] * (6 - len(args))
-    ctypes.set_errno(0)
-    rc = libc.syscall(ctypes.c_long(int(nr)), *[ctypes.c_long(int(a, 0)) for a in args])
-    if rc == 0 and name.startswith("clone"):
-        os._exit(0)  # a child: only if the filter let a namespace through
-    print(name, ctypes.get_errno() if rc < 0 else "ok", flush=True)
-"#;
+const PROBE: &str = include_str!("seccomp/probe.py");
 
 #[test]
 fn dangerous_syscalls_are_refused_inside() {
