@@ -47,6 +47,8 @@ from botocore.credentials import Credentials
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REGION = "us-east-1"
+# AWS's message for a zip it cannot unpack (spec section 8).
+INVALID_ZIP = "Could not unzip uploaded file. Please check your file, then try to upload again."
 # A non-default account id, so tests prove `--account-id` reaches every ARN.
 ACCOUNT_ID = "123456789012"
 ACCESS_KEY_ID = "AKIALAMINATESTROOT00"
